@@ -1,0 +1,118 @@
+// Package clock is the mock's single source of time: real (optionally scaled) or manual.
+//
+// Nothing in ensmock sleeps or starts a goroutine per transfer: every status is
+// computed from Now(), so a test drives time with Advance instead of waiting.
+package clock
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Mode says how a Clock moves.
+type Mode string
+
+const (
+	// Real follows the wall clock, multiplied by the speed.
+	Real Mode = "real"
+	// Manual stands still until Advance or Set moves it.
+	Manual Mode = "manual"
+)
+
+// ParseMode accepts "real" or "manual".
+func ParseMode(s string) (Mode, error) {
+	switch Mode(s) {
+	case Real, Manual:
+		return Mode(s), nil
+	}
+	return "", fmt.Errorf("clock mode %q: want real or manual", s)
+}
+
+// Clock is safe for concurrent use. Switching mode or speed keeps time continuous.
+type Clock struct {
+	mu         sync.RWMutex
+	mode       Mode
+	speed      float64
+	anchorWall time.Time // wall time at the last change
+	anchorVirt time.Time // mock time at the last change
+	wall       func() time.Time
+}
+
+// New returns a clock in the given mode starting at start (the wall clock when zero).
+// speed (real mode) multiplies the passing of wall time; 0 means 1.
+func New(mode Mode, speed float64, start time.Time) *Clock {
+	c := &Clock{wall: time.Now}
+	now := c.wall()
+	if start.IsZero() {
+		start = now
+	}
+	if speed <= 0 {
+		speed = 1
+	}
+	c.mode, c.speed, c.anchorWall, c.anchorVirt = mode, speed, now, start.UTC()
+	return c
+}
+
+// Now returns the mock's current time, in UTC.
+func (c *Clock) Now() time.Time {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.nowLocked()
+}
+
+func (c *Clock) nowLocked() time.Time {
+	if c.mode == Manual {
+		return c.anchorVirt
+	}
+	elapsed := c.wall().Sub(c.anchorWall)
+	if c.speed != 1 {
+		elapsed = time.Duration(float64(elapsed) * c.speed)
+	}
+	return c.anchorVirt.Add(elapsed)
+}
+
+// Advance moves the clock forward by d (in either mode). A negative d is refused.
+func (c *Clock) Advance(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("clock: cannot advance by a negative duration %s", d)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.nowLocked()
+	c.anchorWall, c.anchorVirt = c.wall(), now.Add(d)
+	return nil
+}
+
+// Set jumps the clock to t (forward or backward).
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.anchorWall, c.anchorVirt = c.wall(), t.UTC()
+}
+
+// SetMode switches mode and speed (speed <= 0 keeps the current speed).
+func (c *Clock) SetMode(mode Mode, speed float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.nowLocked()
+	c.mode = mode
+	if speed > 0 {
+		c.speed = speed
+	}
+	c.anchorWall, c.anchorVirt = c.wall(), now
+}
+
+// State describes the clock.
+type State struct {
+	Mode  Mode      `json:"mode"`
+	Speed float64   `json:"speed"`
+	Now   time.Time `json:"now"`
+}
+
+// State returns the current mode, speed and time.
+func (c *Clock) State() State {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return State{Mode: c.mode, Speed: c.speed, Now: c.nowLocked()}
+}

@@ -1,0 +1,64 @@
+package clock
+
+import (
+	"testing"
+	"time"
+)
+
+func fakeWall(c *Clock, t *time.Time) { c.wall = func() time.Time { return *t } }
+
+func TestManualStandsStillUntilAdvanced(t *testing.T) {
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := New(Manual, 0, start)
+	wall := time.Now()
+	fakeWall(c, &wall)
+	wall = wall.Add(time.Hour)
+	if got := c.Now(); !got.Equal(start) {
+		t.Fatalf("manual clock moved with the wall: %v", got)
+	}
+	if err := c.Advance(90 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Now(); !got.Equal(start.Add(90 * time.Second)) {
+		t.Fatalf("after Advance: %v", got)
+	}
+	if err := c.Advance(-time.Second); err == nil {
+		t.Fatal("negative advance accepted")
+	}
+}
+
+func TestRealScaledAndModeSwitchIsContinuous(t *testing.T) {
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := New(Real, 60, start)
+	wall := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	fakeWall(c, &wall)
+	c.Set(start)
+	wall = wall.Add(time.Second)
+	if got := c.Now(); !got.Equal(start.Add(time.Minute)) {
+		t.Fatalf("60x clock after 1s wall: %v", got)
+	}
+	c.SetMode(Manual, 0)
+	wall = wall.Add(time.Hour)
+	if got := c.Now(); !got.Equal(start.Add(time.Minute)) {
+		t.Fatalf("switch to manual not continuous: %v", got)
+	}
+	c.SetMode(Real, 1)
+	wall = wall.Add(2 * time.Second)
+	if got := c.Now(); !got.Equal(start.Add(time.Minute + 2*time.Second)) {
+		t.Fatalf("back to real: %v", got)
+	}
+	if s := c.State(); s.Mode != Real || s.Speed != 1 {
+		t.Fatalf("state %+v", s)
+	}
+}
+
+func TestParseMode(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{{"real", true}, {"manual", true}, {"fast", false}, {"", false}} {
+		if _, err := ParseMode(tc.in); (err == nil) != tc.ok {
+			t.Errorf("ParseMode(%q) err=%v", tc.in, err)
+		}
+	}
+}

@@ -1,0 +1,754 @@
+// Package engine is the emulated ENS data-distribution domain: accounts, apps, data
+// files and their replicas on file servers, with every status computed from an
+// injected clock. It has no net/http in it; the wire layer translates.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Clock is the engine's only source of time.
+type Clock interface{ Now() time.Time }
+
+// ResultCode values of PushApplicationData, per data file.
+const (
+	CodeStarted = 0   // a push was started now
+	CodePushed  = 100 // already pushed, every target file server holds it
+	CodePushing = 200 // already pushed, some target file servers are still PUSHING
+	CodeFailed  = 300 // the push could not be started; push again
+)
+
+// Status of a replica, and of a region in DescribeDataPushResult.
+const (
+	StatusSuccess = "SUCCESS"
+	StatusFailed  = "FAILED"
+	StatusPushing = "PUSHING"
+)
+
+// DataFile is one item of PushApplicationData's Data parameter.
+type DataFile struct {
+	Name        string `json:"name"`
+	Version     string `json:"version"`
+	Size        int64  `json:"size"`
+	ArchiveType string `json:"archiveType"`
+	MD5         string `json:"md5"`
+	URL         string `json:"url"`
+	Timeout     int64  `json:"timeout"` // seconds; 0 means no per-file limit
+}
+
+// PushResult is the outcome of one data file of a push.
+type PushResult struct {
+	Name, Version string
+	Code          int
+	Descrip       string
+}
+
+// Blob is a data file's content as fetched from its url (fetch source mode).
+type Blob struct {
+	Data []byte
+	MD5  string // hex md5 of Data
+	// Fail, when set, says why the content is unusable (HTTP error, size or md5
+	// mismatch, wrong archive type, timeout): every replica of it fails with it.
+	Fail string
+}
+
+// Fetcher downloads a data file's source (fetch mode). An error means the source
+// could not be reached at all: the push answers ResultCode 300.
+type Fetcher interface {
+	Fetch(ctx context.Context, f DataFile) (*Blob, error)
+}
+
+// PushContext describes a push about to start, for Hooks.
+type PushContext struct {
+	Account, App string
+	File         DataFile
+	Targets      []Server
+}
+
+// ReplicaPlan is how one transfer to one file server will go. Hooks may change it.
+type ReplicaPlan struct {
+	Duration time.Duration // from start to SUCCESS or FAILED
+	Fail     string        // non-empty: the replica ends FAILED with this description
+}
+
+// Hooks let fault injection refuse pushes and bend transfers.
+type Hooks interface {
+	// PrePush returns a non-empty reason to refuse starting the push (ResultCode 300).
+	PrePush(p PushContext) (refuse string)
+	// Replica may change the plan of the transfer of p.File to s.
+	Replica(p PushContext, s Server, plan *ReplicaPlan)
+}
+
+// Config configures an Engine. Zero values take the documented defaults.
+type Config struct {
+	Topology       Topology      // default: DefaultTopology()
+	Clock          Clock         // required
+	Seed           uint64        // jitter seed
+	BaseLatency    time.Duration // fixed part of each transfer; default 2s
+	Bandwidth      int64         // bytes/s of each transfer; default 10 MiB/s
+	Jitter         float64       // ± fraction of the transfer time; default 0.2, negative for none
+	StrictApps     bool          // only registered apps exist
+	MaxFilesPerApp int           // bound on stored data files per app; default 1,000,000
+	Hooks          Hooks
+	Fetcher        Fetcher // nil: simulate mode (size and md5 taken on trust)
+}
+
+// ParamError is a bad request parameter found by the engine (e.g. duplicates in Data).
+type ParamError struct {
+	Param  string
+	Reason string
+}
+
+func (e *ParamError) Error() string { return "invalid " + e.Param + ": " + e.Reason }
+
+// ErrUnknownApp is returned in strict-apps mode for an AppId never registered.
+var ErrUnknownApp = errors.New("engine: unknown application")
+
+// Engine holds all state. Accounts never share a lock.
+type Engine struct {
+	cfg Config
+	ix  *index
+
+	mu       sync.RWMutex
+	accounts map[string]*account
+}
+
+type account struct {
+	mu   sync.Mutex
+	apps map[string]*app
+}
+
+type app struct {
+	id      string
+	created int64
+	files   map[fileKey]*file
+	order   []*file // by first push
+}
+
+type fileKey struct{ name, version string }
+
+type file struct {
+	DataFile
+	created  int64 // unix nanos of first push
+	attempts uint16
+	blob     *Blob
+	replicas []replica // in server order of first start
+}
+
+type replica struct {
+	server  uint16
+	attempt uint16
+	start   int64
+	done    int64
+	fail    string
+}
+
+func (r *replica) status(now int64) string {
+	switch {
+	case now < r.done:
+		return StatusPushing
+	case r.fail != "":
+		return StatusFailed
+	}
+	return StatusSuccess
+}
+
+func (r *replica) descrip(now int64) string {
+	switch r.status(now) {
+	case StatusPushing:
+		return "pushing"
+	case StatusFailed:
+		return r.fail
+	}
+	return "success"
+}
+
+// New builds an engine.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Clock == nil {
+		return nil, errors.New("engine: Config.Clock is required")
+	}
+	if cfg.Topology.Regions == nil {
+		cfg.Topology = DefaultTopology()
+	}
+	if cfg.BaseLatency == 0 {
+		cfg.BaseLatency = 2 * time.Second
+	}
+	if cfg.Bandwidth <= 0 {
+		cfg.Bandwidth = 10 << 20
+	}
+	if cfg.Jitter == 0 {
+		cfg.Jitter = 0.2
+	} else if cfg.Jitter < 0 {
+		cfg.Jitter = 0
+	}
+	if cfg.MaxFilesPerApp <= 0 {
+		cfg.MaxFilesPerApp = 1_000_000
+	}
+	ix, err := compile(cfg.Topology)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{cfg: cfg, ix: ix, accounts: map[string]*account{}}, nil
+}
+
+// Servers returns every file server of the topology.
+func (e *Engine) Servers() []Server { return append([]Server(nil), e.ix.servers...) }
+
+// Regions returns the ENS node ids of the topology, sorted.
+func (e *Engine) Regions() []string { return append([]string(nil), e.ix.regions...) }
+
+// Now is the engine's clock.
+func (e *Engine) Now() time.Time { return e.cfg.Clock.Now() }
+
+func (e *Engine) account(name string, create bool) *account {
+	e.mu.RLock()
+	a := e.accounts[name]
+	e.mu.RUnlock()
+	if a != nil || !create {
+		return a
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a = e.accounts[name]; a == nil {
+		a = &account{apps: map[string]*app{}}
+		e.accounts[name] = a
+	}
+	return a
+}
+
+// appLocked finds (or, in auto mode and when create is set, creates) an app. a.mu held.
+func (e *Engine) appLocked(a *account, id string, create bool, now int64) (*app, error) {
+	if p := a.apps[id]; p != nil {
+		return p, nil
+	}
+	if e.cfg.StrictApps {
+		return nil, ErrUnknownApp
+	}
+	if !create {
+		return nil, nil
+	}
+	p := &app{id: id, created: now, files: map[fileKey]*file{}}
+	a.apps[id] = p
+	return p, nil
+}
+
+// RegisterApp creates an app (needed in strict mode; harmless in auto mode).
+func (e *Engine) RegisterApp(acct, id string) {
+	a := e.account(acct, true)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.apps[id] == nil {
+		a.apps[id] = &app{id: id, created: e.cfg.Clock.Now().UnixNano(), files: map[fileKey]*file{}}
+	}
+}
+
+// Push starts pushing files to the file servers selected by st and returns one
+// result per file, in order. A *ParamError or ErrUnknownApp changes no state.
+func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile, st Strategy) ([]PushResult, error) {
+	seen := make(map[fileKey]struct{}, len(files))
+	for _, f := range files {
+		k := fileKey{f.Name, f.Version}
+		if _, dup := seen[k]; dup {
+			return nil, &ParamError{"Data", fmt.Sprintf("data file %q version %q is listed twice", f.Name, f.Version)}
+		}
+		seen[k] = struct{}{}
+	}
+	targets := e.ix.targets(st)
+	a := e.account(acct, true)
+
+	// Fetch mode: download, outside the account lock, the sources of the files
+	// that will need a start and have no content yet. Once per (name, version).
+	var blobs map[fileKey]*Blob
+	var fetchErr map[fileKey]error
+	if e.cfg.Fetcher != nil && len(targets) > 0 {
+		var need []DataFile
+		a.mu.Lock()
+		p, err := e.appLocked(a, appID, false, 0)
+		now := e.cfg.Clock.Now().UnixNano()
+		for _, f := range files {
+			var rec *file
+			if p != nil {
+				rec = p.files[fileKey{f.Name, f.Version}]
+			}
+			if rec == nil || (rec.blob == nil && len(e.missing(rec, targets, now)) > 0) {
+				need = append(need, f)
+			}
+		}
+		a.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		blobs, fetchErr = map[fileKey]*Blob{}, map[fileKey]error{}
+		for _, f := range need {
+			b, err := e.cfg.Fetcher.Fetch(ctx, f)
+			if err != nil {
+				fetchErr[fileKey{f.Name, f.Version}] = err
+				continue
+			}
+			blobs[fileKey{f.Name, f.Version}] = b
+		}
+	}
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	nowT := e.cfg.Clock.Now()
+	now := nowT.UnixNano()
+	p, err := e.appLocked(a, appID, true, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PushResult, len(files))
+	for i, f := range files {
+		k := fileKey{f.Name, f.Version}
+		res := &out[i]
+		res.Name, res.Version = f.Name, f.Version
+		rec := p.files[k]
+		miss := e.missing(rec, targets, now)
+		switch {
+		case len(targets) == 0:
+			res.Code, res.Descrip = CodeFailed, "no file server available in the target regions"
+			continue
+		case rec != nil && len(miss) == 0:
+			if pending := e.pending(rec, targets, now); pending > 0 {
+				res.Code, res.Descrip = CodePushing, fmt.Sprintf("pushing: %d of %d file servers still pushing", pending, len(targets))
+			} else {
+				res.Code, res.Descrip = CodePushed, "success"
+			}
+			continue
+		}
+		if rec == nil && len(p.files) >= e.cfg.MaxFilesPerApp {
+			res.Code, res.Descrip = CodeFailed, fmt.Sprintf("the application already holds the maximum of %d data files", e.cfg.MaxFilesPerApp)
+			continue
+		}
+		if err := fetchErr[k]; err != nil {
+			res.Code, res.Descrip = CodeFailed, "data source unreachable: "+err.Error()
+			continue
+		}
+		fc := f
+		if rec != nil {
+			fc = rec.DataFile // the first push of a (name, version) defines it
+		}
+		pc := PushContext{Account: acct, App: appID, File: fc, Targets: e.servers(miss)}
+		if e.cfg.Hooks != nil {
+			if why := e.cfg.Hooks.PrePush(pc); why != "" {
+				res.Code, res.Descrip = CodeFailed, why
+				continue
+			}
+		}
+		if rec == nil {
+			rec = &file{DataFile: f, created: now}
+			p.files[k] = rec
+			p.order = append(p.order, rec)
+		}
+		if rec.blob == nil {
+			rec.blob = blobs[k]
+		}
+		rec.attempts++
+		e.start(rec, pc, now)
+		res.Code, res.Descrip = CodeStarted, "success"
+	}
+	return out, nil
+}
+
+// missing lists the target servers that have no replica of rec or a FAILED one.
+func (e *Engine) missing(rec *file, targets []int, now int64) []int {
+	if rec == nil {
+		return targets
+	}
+	var out []int
+	for _, t := range targets {
+		r := rec.find(t)
+		if r == nil || r.status(now) == StatusFailed {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (e *Engine) pending(rec *file, targets []int, now int64) int {
+	n := 0
+	for _, t := range targets {
+		if r := rec.find(t); r != nil && r.status(now) == StatusPushing {
+			n++
+		}
+	}
+	return n
+}
+
+func (f *file) find(server int) *replica {
+	for i := range f.replicas {
+		if int(f.replicas[i].server) == server {
+			return &f.replicas[i]
+		}
+	}
+	return nil
+}
+
+func (e *Engine) servers(ix []int) []Server {
+	out := make([]Server, len(ix))
+	for i, s := range ix {
+		out[i] = e.ix.servers[s]
+	}
+	return out
+}
+
+// start begins (or restarts) the transfers of rec to pc.Targets at now.
+func (e *Engine) start(rec *file, pc PushContext, now int64) {
+	size := rec.Size
+	if rec.blob != nil {
+		size = int64(len(rec.blob.Data))
+	}
+	for _, s := range pc.Targets {
+		plan := ReplicaPlan{Duration: e.transfer(rec, s, size)}
+		if rec.blob != nil && rec.blob.Fail != "" {
+			plan.Duration, plan.Fail = e.cfg.BaseLatency, rec.blob.Fail
+		}
+		if e.cfg.Hooks != nil {
+			e.cfg.Hooks.Replica(pc, s, &plan)
+		}
+		if plan.Duration < 0 {
+			plan.Duration = 0
+		}
+		if t := time.Duration(rec.Timeout) * time.Second; rec.Timeout > 0 && plan.Duration > t {
+			plan.Fail = fmt.Sprintf("push timed out after %ds: the transfer to %s needs %s", rec.Timeout, s.ID, plan.Duration.Round(time.Millisecond))
+			plan.Duration = t
+		}
+		r := replica{server: uint16(s.Index), attempt: rec.attempts, start: now, done: now + int64(plan.Duration), fail: plan.Fail}
+		if old := rec.find(s.Index); old != nil {
+			*old = r
+		} else {
+			rec.replicas = append(rec.replicas, r)
+		}
+	}
+}
+
+// transfer is the base latency plus size over bandwidth, with seeded jitter that
+// depends only on (seed, name, version, server, attempt): the same inputs always
+// give the same duration.
+func (e *Engine) transfer(rec *file, s Server, size int64) time.Duration {
+	d := e.cfg.BaseLatency + time.Duration(float64(size)/float64(e.cfg.Bandwidth)*float64(time.Second))
+	if e.cfg.Jitter == 0 {
+		return d
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d\x00%s\x00%s\x00%s\x00%d", e.cfg.Seed, rec.Name, rec.Version, s.ID, rec.attempts)
+	u := float64(h.Sum64()%2001)/1000 - 1 // [-1, 1]
+	return time.Duration(float64(d) * (1 + e.cfg.Jitter*u))
+}
+
+// DescribeQuery is DescribeDataPushResult's input. Zero fields do not filter.
+type DescribeQuery struct {
+	AppID            string
+	Names, Versions  []string
+	Regions          []string
+	MinDate, MaxDate time.Time // dates (UTC midnight), inclusive; zero: unbounded
+	PageNumber       int       // from 1
+	PageSize         int       // 0: every matching file
+}
+
+// DescribeResult is DescribeDataPushResult's output.
+type DescribeResult struct {
+	PageNumber, PageSize, Total int
+	Files                       []FileStatus
+}
+
+// FileStatus is the push status of one data file, grouped by status.
+type FileStatus struct {
+	Name, Version string
+	Stats         []StatusStat // in the order SUCCESS, FAILED, PUSHING; empty groups omitted
+}
+
+// StatusStat groups the ENS nodes of one file that share a status.
+type StatusStat struct {
+	Status  string
+	Regions []RegionStatus
+}
+
+// RegionStatus is one ENS node's status for one file.
+type RegionStatus struct {
+	RegionID      string
+	Start, Update time.Time
+	Descrip       string
+}
+
+// Describe answers DescribeDataPushResult.
+func (e *Engine) Describe(acct string, q DescribeQuery) (DescribeResult, error) {
+	res := DescribeResult{PageNumber: q.PageNumber, PageSize: q.PageSize}
+	if res.PageNumber < 1 {
+		res.PageNumber = 1
+	}
+	a := e.account(acct, false)
+	if a == nil {
+		if e.cfg.StrictApps {
+			return res, ErrUnknownApp
+		}
+		return res, nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p, err := e.appLocked(a, q.AppID, false, 0)
+	if err != nil || p == nil {
+		return res, err
+	}
+	now := e.cfg.Clock.Now().UnixNano()
+	names, versions, regions := set(q.Names), set(q.Versions), set(q.Regions)
+	var minN, maxN int64 = 0, 1<<63 - 1
+	if !q.MinDate.IsZero() {
+		minN = q.MinDate.UnixNano()
+	}
+	if !q.MaxDate.IsZero() {
+		maxN = q.MaxDate.Add(24*time.Hour).UnixNano() - 1
+	}
+	from, to := 0, -1
+	if q.PageSize > 0 {
+		from = (res.PageNumber - 1) * q.PageSize
+		to = from + q.PageSize
+	}
+	for _, f := range p.order {
+		if (names != nil && !names[f.Name]) || (versions != nil && !versions[f.Version]) ||
+			f.created < minN || f.created > maxN {
+			continue
+		}
+		if regions != nil && !f.inRegions(e.ix, regions) {
+			continue
+		}
+		if res.Total >= from && (to < 0 || res.Total < to) {
+			res.Files = append(res.Files, e.fileStatus(f, regions, now))
+		}
+		res.Total++
+	}
+	return res, nil
+}
+
+func set(vs []string) map[string]bool {
+	if len(vs) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(vs))
+	for _, v := range vs {
+		m[v] = true
+	}
+	return m
+}
+
+func (f *file) inRegions(ix *index, regions map[string]bool) bool {
+	for i := range f.replicas {
+		if regions[ix.servers[f.replicas[i].server].Region] {
+			return true
+		}
+	}
+	return false
+}
+
+var statusOrder = []string{StatusSuccess, StatusFailed, StatusPushing}
+
+// fileStatus aggregates replicas per region: PUSHING if any server of the region
+// is pushing, else FAILED if any failed, else SUCCESS.
+func (e *Engine) fileStatus(f *file, regions map[string]bool, now int64) FileStatus {
+	type agg struct {
+		status        string
+		start, update int64
+		descrip       string
+	}
+	byRegion := map[string]*agg{}
+	var order []string
+	for i := range f.replicas {
+		r := &f.replicas[i]
+		region := e.ix.servers[r.server].Region
+		if regions != nil && !regions[region] {
+			continue
+		}
+		st := r.status(now)
+		upd := r.start
+		if st != StatusPushing {
+			upd = r.done
+		}
+		g := byRegion[region]
+		if g == nil {
+			g = &agg{status: st, start: r.start, update: upd, descrip: r.descrip(now)}
+			byRegion[region] = g
+			order = append(order, region)
+			continue
+		}
+		g.start = min(g.start, r.start)
+		g.update = max(g.update, upd)
+		if rank(st) > rank(g.status) {
+			g.status, g.descrip = st, r.descrip(now)
+		}
+	}
+	sort.Strings(order)
+	fs := FileStatus{Name: f.Name, Version: f.Version}
+	for _, st := range statusOrder {
+		var group []RegionStatus
+		for _, region := range order {
+			if g := byRegion[region]; g.status == st {
+				group = append(group, RegionStatus{RegionID: region, Start: time.Unix(0, g.start).UTC(), Update: time.Unix(0, g.update).UTC(), Descrip: g.descrip})
+			}
+		}
+		if group != nil {
+			fs.Stats = append(fs.Stats, StatusStat{Status: st, Regions: group})
+		}
+	}
+	return fs
+}
+
+func rank(status string) int {
+	switch status {
+	case StatusPushing:
+		return 2
+	case StatusFailed:
+		return 1
+	}
+	return 0
+}
+
+// Holdings returns the file servers selected by st that hold (name, version), the
+// data file, and its fetched content (nil in simulate mode). found is false when
+// the app or the file does not exist.
+func (e *Engine) Holdings(acct, appID, name, version string, st Strategy) (servers []Server, f DataFile, blob *Blob, found bool, err error) {
+	a := e.account(acct, false)
+	if a == nil {
+		if e.cfg.StrictApps {
+			return nil, f, nil, false, ErrUnknownApp
+		}
+		return nil, f, nil, false, nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p, err := e.appLocked(a, appID, false, 0)
+	if err != nil || p == nil {
+		return nil, f, nil, false, err
+	}
+	rec := p.files[fileKey{name, version}]
+	if rec == nil {
+		return nil, f, nil, false, nil
+	}
+	now := e.cfg.Clock.Now().UnixNano()
+	for i := range rec.replicas {
+		r := &rec.replicas[i]
+		s := e.ix.servers[r.server]
+		if r.status(now) == StatusSuccess && st.matches(s.Region) {
+			servers = append(servers, s)
+		}
+	}
+	return servers, rec.DataFile, rec.blob, true, nil
+}
+
+// Reset forgets the state of one account, or of every account when acct is "".
+func (e *Engine) Reset(acct string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if acct == "" {
+		e.accounts = map[string]*account{}
+		return
+	}
+	delete(e.accounts, acct)
+}
+
+// State is a JSON-ready dump of the engine, for the control plane.
+type State struct {
+	Now      time.Time      `json:"now"`
+	Accounts []AccountState `json:"accounts"`
+}
+
+// AccountState is one account's apps.
+type AccountState struct {
+	Account string     `json:"account"`
+	Apps    []AppState `json:"apps"`
+}
+
+// AppState is one app's data files.
+type AppState struct {
+	AppID string      `json:"appId"`
+	Files []FileState `json:"files"`
+}
+
+// FileState is one data file and its replicas.
+type FileState struct {
+	DataFile
+	FirstPush time.Time      `json:"firstPush"`
+	Attempts  int            `json:"attempts"`
+	Fetched   bool           `json:"fetched"`
+	Replicas  []ReplicaState `json:"replicas"`
+}
+
+// ReplicaState is one replica of a data file on one file server.
+type ReplicaState struct {
+	Server  string    `json:"server"`
+	Region  string    `json:"region"`
+	Status  string    `json:"status"`
+	Descrip string    `json:"descrip"`
+	Attempt int       `json:"attempt"`
+	Start   time.Time `json:"start"`
+	Done    time.Time `json:"done"`
+}
+
+// Snapshot dumps one account (or all when acct is ""), sorted for stable output.
+func (e *Engine) Snapshot(acct string) State {
+	e.mu.RLock()
+	names := make([]string, 0, len(e.accounts))
+	for n := range e.accounts {
+		if acct == "" || n == acct {
+			names = append(names, n)
+		}
+	}
+	e.mu.RUnlock()
+	sort.Strings(names)
+	nowT := e.cfg.Clock.Now()
+	now := nowT.UnixNano()
+	st := State{Now: nowT, Accounts: []AccountState{}}
+	for _, n := range names {
+		a := e.account(n, false)
+		if a == nil {
+			continue
+		}
+		as := AccountState{Account: n, Apps: []AppState{}}
+		a.mu.Lock()
+		ids := make([]string, 0, len(a.apps))
+		for id := range a.apps {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			p := a.apps[id]
+			ps := AppState{AppID: id, Files: []FileState{}}
+			for _, f := range p.order {
+				fs := FileState{DataFile: f.DataFile, FirstPush: time.Unix(0, f.created).UTC(), Attempts: int(f.attempts), Fetched: f.blob != nil, Replicas: []ReplicaState{}}
+				for i := range f.replicas {
+					r := &f.replicas[i]
+					s := e.ix.servers[r.server]
+					fs.Replicas = append(fs.Replicas, ReplicaState{Server: s.ID, Region: s.Region, Status: r.status(now), Descrip: r.descrip(now),
+						Attempt: int(r.attempt), Start: time.Unix(0, r.start).UTC(), Done: time.Unix(0, r.done).UTC()})
+				}
+				ps.Files = append(ps.Files, fs)
+			}
+			as.Apps = append(as.Apps, ps)
+		}
+		a.mu.Unlock()
+		st.Accounts = append(st.Accounts, as)
+	}
+	return st
+}
+
+// SplitList splits a comma-separated parameter, trimming blanks and dropping empties.
+func SplitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	parts := strings.Split(s, ",")
+	out := parts[:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

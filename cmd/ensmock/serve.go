@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ensmock/ensmock/mock"
+	"github.com/ensmock/ensmock/mock/clock"
+	"github.com/ensmock/ensmock/mock/engine"
+)
+
+// envFlags binds every flag of fs to ENSMOCK_<NAME> (dashes become underscores):
+// the environment sets the default, a flag on the command line wins.
+func envFlags(fs *flag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		key := "ENSMOCK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(key); ok && err == nil {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", key, v, e)
+			}
+			f.DefValue = v
+		}
+	})
+	return err
+}
+
+type serveFlags struct {
+	addr, advertise, auth, credentials, apps, clockMode, topology, logLevel string
+	speed                                                                  float64
+	seed                                                                   uint64
+	baseLatency                                                            time.Duration
+	bandwidth                                                              int64
+}
+
+func serveFlagSet(f *serveFlags, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address (host:port)")
+	fs.StringVar(&f.advertise, "advertise-host", "", "host:port put in download ServerList (default: the listen address)")
+	fs.StringVar(&f.auth, "auth", "on", "on: check V1/V3 signatures; off: accept unsigned requests")
+	fs.StringVar(&f.credentials, "credentials", "", "YAML file of credentials (default: testid/testsecret and denied-id/denied-secret)")
+	fs.StringVar(&f.apps, "apps", "auto", "auto: any AppId exists on first use; strict: only registered apps")
+	fs.StringVar(&f.clockMode, "clock", "real", "real or manual (time moves only through /_ensmock/clock)")
+	fs.Float64Var(&f.speed, "clock-speed", 1, "real clock speed factor (60 = a minute per second)")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of transfer jitter and faults")
+	fs.StringVar(&f.topology, "topology", "", "YAML/JSON file of regions and file servers (default: embedded)")
+	fs.DurationVar(&f.baseLatency, "base-latency", 2*time.Second, "fixed part of each transfer")
+	fs.Int64Var(&f.bandwidth, "bandwidth", 10<<20, "bytes per second of each transfer")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	return fs
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	var f serveFlags
+	fs := serveFlagSet(&f, stderr)
+	if err := envFlags(fs); err != nil {
+		fmt.Fprintln(stderr, "ensmock:", err)
+		return 2
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	opts, err := f.options(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "ensmock:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := listenAndServe(ctx, f.addr, opts); err != nil {
+		fmt.Fprintln(stderr, "ensmock:", err)
+		return 1
+	}
+	return 0
+}
+
+func (f *serveFlags) options(stderr io.Writer) (mock.Options, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return mock.Options{}, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := mock.Options{
+		NoListener:    true,
+		AdvertiseHost: f.advertise,
+		Seed:          f.seed,
+		BaseLatency:   f.baseLatency,
+		Bandwidth:     f.bandwidth,
+		Logger:        slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})),
+	}
+	mode, err := clock.ParseMode(f.clockMode)
+	if err != nil {
+		return opts, fmt.Errorf("--clock: %w", err)
+	}
+	opts.Clock = clock.New(mode, f.speed, time.Time{})
+	switch f.auth {
+	case "on":
+	case "off":
+		opts.AuthOff = true
+	default:
+		return opts, fmt.Errorf("--auth %q: want on or off", f.auth)
+	}
+	switch f.apps {
+	case "auto":
+	case "strict":
+		opts.StrictApps = true
+	default:
+		return opts, fmt.Errorf("--apps %q: want auto or strict", f.apps)
+	}
+	if f.credentials != "" {
+		var file struct {
+			Credentials []mock.Credential `yaml:"credentials"`
+		}
+		if err := readYAML(f.credentials, &file); err != nil {
+			return opts, fmt.Errorf("--credentials: %w", err)
+		}
+		if len(file.Credentials) == 0 {
+			return opts, fmt.Errorf("--credentials %s: no credentials listed", f.credentials)
+		}
+		opts.Credentials = file.Credentials
+	}
+	if f.topology != "" {
+		var t engine.Topology
+		if err := readYAML(f.topology, &t); err != nil {
+			return opts, fmt.Errorf("--topology: %w", err)
+		}
+		opts.Topology = &t
+	}
+	return opts, nil
+}
+
+// readYAML decodes a YAML (or JSON, a subset) file strictly: unknown keys are errors.
+func readYAML(path string, v any) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	dec := yaml.NewDecoder(fh)
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// listenAndServe serves until ctx ends, then shuts down gracefully: in-flight
+// requests finish, new connections are refused.
+func listenAndServe(ctx context.Context, addr string, opts mock.Options) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	if opts.AdvertiseHost == "" {
+		opts.AdvertiseHost = ln.Addr().String()
+	}
+	srv, err := mock.NewServer(opts)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	hs := mock.NewHTTPServer(srv.HTTPHandler())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	opts.Logger.Info("ensmock listening", "addr", ln.Addr().String(), "auth", !opts.AuthOff, "clock", opts.Clock.State().Mode)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = hs.Shutdown(shutdown)
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+		err = e
+	}
+	opts.Logger.Info("ensmock stopped")
+	return err
+}

@@ -1,0 +1,262 @@
+package mock
+
+import (
+	"errors"
+	"hash/maphash"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ensmock/ensmock/mock/wire"
+	"github.com/ensmock/ensmock/signature"
+)
+
+// Credential is one AccessKey pair known to the mock.
+type Credential struct {
+	AccessKeyID     string   `json:"accessKeyId" yaml:"accessKeyId"`
+	AccessKeySecret string   `json:"accessKeySecret" yaml:"accessKeySecret"`
+	Account         string   `json:"account,omitempty" yaml:"account,omitempty"` // state owner; default: the AccessKeyId
+	Allow           []string `json:"allow,omitempty" yaml:"allow,omitempty"`     // RAM-style action patterns; default ["ens:*"]
+	// SecurityToken, when set, makes this an STS credential: every request must
+	// carry this token (SecurityToken / x-acs-security-token).
+	SecurityToken string `json:"securityToken,omitempty" yaml:"securityToken,omitempty"`
+}
+
+// DefaultCredentials are the pair of the published signature vectors, with full
+// permission, and a pair whose policy lacks ens:PushApplicationData.
+func DefaultCredentials() []Credential {
+	return []Credential{
+		{AccessKeyID: "testid", AccessKeySecret: "testsecret", Allow: []string{"ens:*"}},
+		{AccessKeyID: "denied-id", AccessKeySecret: "denied-secret", Allow: []string{"ens:Describe*"}},
+	}
+}
+
+// allows reports whether the credential's policy grants "ens:<action>".
+func (c *Credential) allows(action string) bool {
+	want := "ens:" + action
+	for _, p := range c.Allow {
+		if ok, _ := path.Match(p, want); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// TimestampWindow is how far a request's time may be from the mock's clock
+// (the documented 15 minutes); nonces are remembered as long.
+const TimestampWindow = 15 * time.Minute
+
+const timestampLayout = "2006-01-02T15:04:05Z"
+
+// authenticator verifies V1 and V3 signatures and resolves the account.
+type authenticator struct {
+	off    bool
+	creds  map[string]*Credential
+	now    func() time.Time
+	nonces *nonceCache
+}
+
+func newAuthenticator(off bool, creds []Credential, now func() time.Time, nonceCap int) *authenticator {
+	a := &authenticator{off: off, creds: map[string]*Credential{}, now: now, nonces: newNonceCache(nonceCap)}
+	for i := range creds {
+		c := creds[i]
+		if c.Account == "" {
+			c.Account = c.AccessKeyID
+		}
+		if c.Allow == nil {
+			c.Allow = []string{"ens:*"}
+		}
+		a.creds[c.AccessKeyID] = &c
+	}
+	return a
+}
+
+// DefaultAccount owns the state of requests without a known credential when auth is off.
+const DefaultAccount = "default"
+
+// authenticate returns the request's credential (nil only when auth is off and
+// the key is unknown) or the gateway's error.
+func (a *authenticator) authenticate(req *wire.Request) (*Credential, *wire.Error) {
+	authz := req.HTTP.Header.Get("Authorization")
+	v3 := strings.HasPrefix(authz, "ACS3-")
+	var keyID string
+	if v3 {
+		if auth, err := signature.ParseV3Authorization(authz); err == nil {
+			keyID = auth.AccessKeyID
+		} else if !a.off {
+			return nil, wire.IncompleteSignature.WithDetail("%v", err)
+		}
+	} else {
+		keyID = req.Get("AccessKeyId")
+	}
+	if a.off {
+		return a.creds[keyID], nil
+	}
+	if keyID == "" {
+		return nil, wire.MissingParameter("AccessKeyId")
+	}
+	cred := a.creds[keyID]
+	if cred == nil {
+		return nil, wire.InvalidAccessKeyIDNotFound
+	}
+	if v3 {
+		return cred, a.verifyV3(req, cred)
+	}
+	return cred, a.verifyV1(req, cred)
+}
+
+func (a *authenticator) verifyV1(req *wire.Request, cred *Credential) *wire.Error {
+	if m := req.Get("SignatureMethod"); m == "" {
+		return wire.MissingParameter("SignatureMethod")
+	} else if m != "HMAC-SHA1" {
+		return wire.InvalidSignatureMethod.WithDetail("SignatureMethod %q: the V1 signature is HMAC-SHA1", m)
+	}
+	if v := req.Get("SignatureVersion"); v == "" {
+		return wire.MissingParameter("SignatureVersion")
+	} else if v != "1.0" {
+		return wire.IncompleteSignature.WithDetail("SignatureVersion %q: want 1.0", v)
+	}
+	if !req.Has("Signature") {
+		return wire.IncompleteSignature.WithDetail("the Signature parameter is missing")
+	}
+	if e := a.checkTime(req.Get("Timestamp"), "Timestamp"); e != nil {
+		return e
+	}
+	nonce := req.Get("SignatureNonce")
+	if nonce == "" {
+		return wire.MissingParameter("SignatureNonce")
+	}
+	if e := checkToken(cred, req.Get("SecurityToken")); e != nil {
+		return e
+	}
+	sts, ok := signature.VerifyV1(req.HTTP.Method, req.Params, cred.AccessKeySecret)
+	if !ok {
+		return wire.SignatureDoesNotMatch(sts)
+	}
+	return a.useNonce(cred.AccessKeyID, nonce)
+}
+
+func (a *authenticator) verifyV3(req *wire.Request, cred *Credential) *wire.Error {
+	h := req.HTTP.Header
+	if e := a.checkTime(h.Get("x-acs-date"), "x-acs-date"); e != nil {
+		return e
+	}
+	nonce := h.Get("x-acs-signature-nonce")
+	if nonce == "" {
+		return wire.MissingParameter("x-acs-signature-nonce")
+	}
+	if e := checkToken(cred, h.Get("x-acs-security-token")); e != nil {
+		return e
+	}
+	_, sts, err := signature.VerifyV3(req.HTTP, req.Body, cred.AccessKeySecret)
+	switch {
+	case errors.Is(err, signature.ErrSignatureMismatch):
+		return wire.SignatureDoesNotMatch(sts)
+	case errors.Is(err, signature.ErrContentHash):
+		return wire.SignatureDoesNotMatch(sts).WithDetail("x-acs-content-sha256 does not match the body")
+	case err != nil:
+		return wire.IncompleteSignature.WithDetail("%v", err)
+	}
+	return a.useNonce(cred.AccessKeyID, nonce)
+}
+
+func (a *authenticator) checkTime(v, name string) *wire.Error {
+	if v == "" {
+		return wire.MissingParameter(name)
+	}
+	t, err := time.Parse(timestampLayout, v)
+	if err != nil {
+		return wire.InvalidTimeStampFormat.WithDetail("%s %q: want UTC yyyy-MM-ddTHH:mm:ssZ", name, v)
+	}
+	if d := a.now().Sub(t); d > TimestampWindow || d < -TimestampWindow {
+		return wire.InvalidTimeStampExpired.WithDetail("%s %s is %s away from the mock's clock %s (window ±15m)", name, v, d.Round(time.Second), a.now().Format(timestampLayout))
+	}
+	return nil
+}
+
+func checkToken(cred *Credential, token string) *wire.Error {
+	if cred.SecurityToken != "" && token != cred.SecurityToken {
+		if token == "" {
+			return wire.MissingParameter("SecurityToken")
+		}
+		return wire.InvalidSecurityToken
+	}
+	return nil
+}
+
+func (a *authenticator) useNonce(keyID, nonce string) *wire.Error {
+	if !a.nonces.use(keyID+"\x00"+nonce, a.now()) {
+		return wire.SignatureNonceUsed
+	}
+	return nil
+}
+
+// nonceCache remembers nonces for TimestampWindow: a request older than that is
+// refused by its timestamp anyway. Memory is bounded by the window and by a hard
+// cap per shard (the oldest entries go first), never by traffic alone.
+type nonceCache struct {
+	seed   maphash.Seed
+	shards [16]nonceShard
+	cap    int
+}
+
+type nonceShard struct {
+	mu    sync.Mutex
+	seen  map[string]int64
+	queue []nonceEntry // FIFO by time of use
+	head  int
+}
+
+type nonceEntry struct {
+	key string
+	at  int64
+}
+
+func newNonceCache(capacity int) *nonceCache {
+	if capacity <= 0 {
+		capacity = 1 << 20
+	}
+	c := &nonceCache{seed: maphash.MakeSeed(), cap: max(capacity/16, 1)}
+	for i := range c.shards {
+		c.shards[i].seen = map[string]int64{}
+	}
+	return c
+}
+
+// use records key and reports whether it was unused within the window.
+func (c *nonceCache) use(key string, now time.Time) bool {
+	s := &c.shards[maphash.String(c.seed, key)%16]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := now.UnixNano()
+	cutoff := n - int64(TimestampWindow)
+	for s.head < len(s.queue) && (s.queue[s.head].at < cutoff || len(s.queue)-s.head >= c.cap) {
+		e := s.queue[s.head]
+		if s.seen[e.key] == e.at {
+			delete(s.seen, e.key)
+		}
+		s.queue[s.head] = nonceEntry{}
+		s.head++
+	}
+	if s.head > len(s.queue)/2 && s.head > 1024 {
+		s.queue = append(s.queue[:0], s.queue[s.head:]...)
+		s.head = 0
+	}
+	if at, ok := s.seen[key]; ok && at >= cutoff {
+		return false
+	}
+	s.seen[key] = n
+	s.queue = append(s.queue, nonceEntry{key, n})
+	return true
+}
+
+func (c *nonceCache) len() int {
+	n := 0
+	for i := range c.shards {
+		c.shards[i].mu.Lock()
+		n += len(c.shards[i].seen)
+		c.shards[i].mu.Unlock()
+	}
+	return n
+}

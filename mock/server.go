@@ -1,0 +1,281 @@
+// Package mock is the ensmock emulator: an HTTP server that answers Alibaba Cloud
+// ENS data-distribution API calls (PushApplicationData and its siblings) from a
+// stateful engine, with signatures, spec validation and a control plane.
+//
+// Use NewServer in Go tests (in-process, or on a loopback port), or the ensmock
+// binary (cmd/ensmock), which is a thin wrapper around it.
+package mock
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/ensmock/ensmock/mock/clock"
+	"github.com/ensmock/ensmock/mock/engine"
+	"github.com/ensmock/ensmock/mock/wire"
+	"github.com/ensmock/ensmock/spec"
+)
+
+// Options configure a Server. The zero value is a working mock on a random
+// loopback port with real time, the default topology and signatures checked.
+type Options struct {
+	// Host and Port to listen on. Host defaults to 127.0.0.1; Port 0 picks a free port.
+	Host string
+	Port int
+	// NoListener serves nothing on the network: use HTTPClient() or HTTPHandler().
+	NoListener bool
+	// AdvertiseHost is the host:port put in DescribeDataDownloadURL's ServerList
+	// (for Docker networks); default: the listener's address.
+	AdvertiseHost string
+
+	// Clock drives every status; default a real clock. Use clock.New(clock.Manual, ...) in tests.
+	Clock *clock.Clock
+	// Topology of regions and file servers; default engine.DefaultTopology().
+	Topology *engine.Topology
+	// Seed makes transfer jitter and faults deterministic.
+	Seed uint64
+	// BaseLatency and Bandwidth (bytes/s) shape transfer times; see engine.Config.
+	BaseLatency time.Duration
+	Bandwidth   int64
+	// Jitter is the ± fraction of each transfer time; 0 means the default (0.2), negative none.
+	Jitter float64
+
+	// AuthOff accepts unsigned requests (the account comes from a known AccessKeyId, else "default").
+	AuthOff bool
+	// Credentials replace DefaultCredentials() when non-nil.
+	Credentials []Credential
+	// StrictApps accepts only registered AppIds (control plane /_ensmock/apps).
+	StrictApps bool
+
+	// Spec replaces the embedded OpenAPI document (tests that change a constraint).
+	Spec []byte
+	// Limits bound the size of a request.
+	Limits wire.Limits
+	// NonceCapacity bounds remembered signature nonces (default 1,048,576).
+	NonceCapacity int
+
+	// Logger receives structured logs; default: discard.
+	Logger *slog.Logger
+}
+
+// Server is a running mock.
+type Server struct {
+	opts        Options
+	clock       *clock.Clock
+	engine      *engine.Engine
+	validator   *wire.Validator
+	auth        *authenticator
+	actions     map[string]action
+	downloadKey []byte
+	log         *slog.Logger
+
+	handler  http.Handler
+	ts       *httptest.Server
+	host     string
+	url      string
+	inClient *http.Client
+}
+
+// NewServer builds a mock and, unless opts.NoListener, starts serving on a loopback port.
+func NewServer(opts Options) (*Server, error) {
+	s, err := newServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	if opts.NoListener {
+		s.host, s.url = "127.0.0.1", "http://127.0.0.1"
+		return s, nil
+	}
+	host := opts.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(opts.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("mock: listen: %w", err)
+	}
+	s.ts = &httptest.Server{Listener: ln, Config: NewHTTPServer(s.handler)}
+	s.ts.Start()
+	s.host = ln.Addr().String()
+	s.url = "http://" + s.host
+	return s, nil
+}
+
+func newServer(opts Options) (*Server, error) {
+	if opts.Clock == nil {
+		opts.Clock = clock.New(clock.Real, 1, time.Time{})
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	doc, err := spec.Load()
+	if opts.Spec != nil {
+		doc, err = spec.Parse(opts.Spec)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg := engine.Config{Clock: opts.Clock, Seed: opts.Seed, BaseLatency: opts.BaseLatency, Bandwidth: opts.Bandwidth,
+		Jitter: opts.Jitter, StrictApps: opts.StrictApps}
+	if opts.Topology != nil {
+		cfg.Topology = *opts.Topology
+	}
+	eng, err := engine.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	creds := opts.Credentials
+	if creds == nil {
+		creds = DefaultCredentials()
+	}
+	s := &Server{opts: opts, clock: opts.Clock, engine: eng, validator: wire.NewValidator(doc), log: opts.Logger,
+		downloadKey: make([]byte, 32)}
+	_, _ = rand.Read(s.downloadKey)
+	s.auth = newAuthenticator(opts.AuthOff, creds, opts.Clock.Now, opts.NonceCapacity)
+	s.actions = s.actionTable()
+	for _, a := range s.validator.Actions() {
+		if s.actions[a] == nil {
+			return nil, fmt.Errorf("mock: the spec declares %s but the mock has no handler for it", a)
+		}
+	}
+	for a := range s.actions {
+		if err := s.validator.Check(a, http.MethodGet); err != nil && err.Code == wire.InvalidActionNotFound.Code {
+			delete(s.actions, a) // an alternate spec may drop an operation: then the mock does not answer it
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/_ensmock/health", s.serveHealth)
+	mux.HandleFunc("/file/", s.serveDownload)
+	mux.HandleFunc("/", s.serveAPI)
+	s.handler = mux
+	return s, nil
+}
+
+// NewHTTPServer returns an http.Server with the timeouts ensmock uses, so a slow
+// or stuck client cannot hold a connection forever.
+func NewHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    2 << 20,
+	}
+}
+
+// URL is the base URL (http://127.0.0.1:port), without a trailing slash.
+func (s *Server) URL() string { return s.url }
+
+// Endpoint is host:port, the form the SDKs take as their endpoint or Domain.
+func (s *Server) Endpoint() string { return strings.TrimPrefix(s.url, "http://") }
+
+// HTTPHandler is the whole mock (API, downloads and control plane) as a handler.
+func (s *Server) HTTPHandler() http.Handler { return s.handler }
+
+// HTTPClient returns a client that reaches the mock in-process, with no network:
+// whatever host the request names, the mock's handler answers it.
+func (s *Server) HTTPClient() *http.Client {
+	if s.inClient == nil {
+		s.inClient = &http.Client{Transport: handlerTransport{s.handler}}
+	}
+	return s.inClient
+}
+
+// Clock is the mock's clock.
+func (s *Server) Clock() *clock.Clock { return s.clock }
+
+// Engine is the mock's state.
+func (s *Server) Engine() *engine.Engine { return s.engine }
+
+// Close stops the listener, waiting for in-flight requests.
+func (s *Server) Close() {
+	if s.ts != nil {
+		s.ts.Close()
+	}
+}
+
+// handlerTransport is an http.RoundTripper that calls a handler directly.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil {
+		r.Body = http.NoBody
+	}
+	rec := httptest.NewRecorder()
+	if r.Host == "" {
+		r.Host = r.URL.Host
+	}
+	r.RequestURI = r.URL.RequestURI()
+	t.h.ServeHTTP(rec, r)
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = fmt.Fprintf(w, `{"status":"ok","now":%q}`, s.clock.Now().Format(time.RFC3339Nano))
+}
+
+// serveAPI is the request path: decode → method/action → signature → permission
+// → spec validation → engine → encode.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	req, werr := wire.Decode(r, s.opts.Limits)
+	account, code := "", 0
+	defer func() {
+		s.log.Debug("request", "action", req.Action, "account", account, "status", code, "requestId", req.RequestID, "took", time.Since(start))
+	}()
+	fail := func(e *wire.Error) {
+		code = e.Status
+		wire.WriteError(w, req.RequestID, req.Format, e)
+	}
+	if werr != nil {
+		fail(werr)
+		return
+	}
+	if r.URL.Path != "/" {
+		fail(wire.InvalidActionNotFound.WithDetail("the RPC API lives at /, not %s", r.URL.Path))
+		return
+	}
+	if e := s.validator.Check(req.Action, r.Method); e != nil {
+		fail(e)
+		return
+	}
+	cred, e := s.auth.authenticate(req)
+	if e != nil {
+		fail(e)
+		return
+	}
+	account = DefaultAccount
+	if cred != nil {
+		account = cred.Account
+		if !cred.allows(req.Action) {
+			fail(wire.NoPermission.WithDetail("the policy of %s does not allow ens:%s", cred.AccessKeyID, req.Action))
+			return
+		}
+	}
+	if e := s.validator.Validate(r.Context(), req.Action, req.Params); e != nil {
+		fail(e)
+		return
+	}
+	body, e := s.actions[req.Action](r.Context(), s, account, req)
+	if e != nil {
+		fail(e)
+		return
+	}
+	data, err := wire.Encode(req.Format, req.Action, body)
+	if err != nil {
+		fail(wire.InternalError.WithDetail("encode: %v", err))
+		return
+	}
+	code = http.StatusOK
+	wire.WriteSuccess(w, req.RequestID, req.Format, data)
+}

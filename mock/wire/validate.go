@@ -1,0 +1,132 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/ensmock/ensmock/spec"
+)
+
+// Validator checks a request's parameters against the OpenAPI document, where
+// each action is the operation at the pseudo-path "/<Action>". It is built once;
+// nothing about the document is re-parsed per request.
+type Validator struct {
+	ops  map[string]*operation
+	opts *openapi3filter.Options
+}
+
+type operation struct {
+	route   *routers.Route
+	methods map[string]bool // HTTP methods the action answers
+}
+
+// NewValidator compiles doc. The HTTP methods of each action come from the
+// path item's x-ensmock-methods extension (see spec.Methods).
+func NewValidator(doc *openapi3.T) *Validator {
+	v := &Validator{ops: map[string]*operation{}, opts: &openapi3filter.Options{
+		ExcludeRequestBody:  true,
+		SkipSettingDefaults: true,
+		AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
+	}}
+	for path, item := range doc.Paths.Map() {
+		action := strings.TrimPrefix(path, "/")
+		op := &operation{methods: map[string]bool{}}
+		for _, m := range spec.Methods(doc, action) {
+			op.methods[m] = true
+		}
+		for method, o := range item.Operations() {
+			if op.route == nil || method == http.MethodGet {
+				op.route = &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: o}
+			}
+		}
+		if op.route != nil {
+			v.ops[action] = op
+		}
+	}
+	return v
+}
+
+// Actions lists the actions of the document, sorted.
+func (v *Validator) Actions() []string {
+	out := make([]string, 0, len(v.ops))
+	for a := range v.ops {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Check answers InvalidAction.NotFound for an action the document lacks, and
+// UnsupportedHTTPMethod for a method the action does not answer.
+func (v *Validator) Check(action, method string) *Error {
+	op := v.ops[action]
+	if op == nil {
+		return InvalidActionNotFound.WithDetail("action %q is not emulated; ensmock answers %s", action, strings.Join(v.Actions(), ", "))
+	}
+	if !op.methods[method] {
+		return UnsupportedHTTPMethod.WithDetail("%s answers only %s", action, methodList(op.methods))
+	}
+	return nil
+}
+
+func methodList(m map[string]bool) string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+var dummyRequest = &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/"}, Header: http.Header{}}
+
+// Validate checks params against the action's operation: a required parameter
+// absent answers MissingParameter, any other violation InvalidParameter.<Name>.
+// Check must have accepted the action.
+func (v *Validator) Validate(ctx context.Context, action string, params url.Values) *Error {
+	op := v.ops[action]
+	in := &openapi3filter.RequestValidationInput{Request: dummyRequest, QueryParams: params, Route: op.route, Options: v.opts}
+	for _, p := range op.route.Operation.Parameters {
+		param := p.Value
+		if param.In != openapi3.ParameterInQuery {
+			continue
+		}
+		err := openapi3filter.ValidateParameter(ctx, in, param)
+		if err == nil {
+			continue
+		}
+		if _, sent := params[param.Name]; param.Required && !sent {
+			return MissingParameter(param.Name)
+		}
+		return InvalidParameter(param.Name).WithDetail("%s", reason(err))
+	}
+	return nil
+}
+
+// reason turns a kin-openapi error into one readable line for X-Ensmock-Detail.
+func reason(err error) string {
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		path := strings.Join(se.JSONPointer(), "/")
+		if path != "" {
+			return "/" + path + ": " + se.Reason
+		}
+		return se.Reason
+	}
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) {
+		if re.Err != nil {
+			return re.Err.Error()
+		}
+		return re.Reason
+	}
+	return err.Error()
+}

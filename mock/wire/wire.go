@@ -1,0 +1,269 @@
+// Package wire is the Alibaba Cloud RPC ("POP") wire format of the mock: parameters
+// from query and form body, Action and Version, Format negotiation, the success and
+// error envelopes in JSON and XML, and the error catalogue.
+package wire
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// APIVersion is the only version ENS data APIs answer.
+const APIVersion = "2017-11-10"
+
+// Format of a response body.
+type Format uint8
+
+const (
+	XML Format = iota
+	JSON
+)
+
+// Content types the SDKs expect ([DARA] only parses an XML error with exactly this one).
+const (
+	ContentTypeJSON = "application/json;charset=utf-8"
+	ContentTypeXML  = "text/xml;charset=utf-8"
+)
+
+// Limits bound what one request may carry.
+type Limits struct {
+	MaxBodyBytes  int64 // form body; default 1 MiB
+	MaxQueryBytes int   // raw query string; default 1 MiB
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBodyBytes <= 0 {
+		l.MaxBodyBytes = 1 << 20
+	}
+	if l.MaxQueryBytes <= 0 {
+		l.MaxQueryBytes = 1 << 20
+	}
+	return l
+}
+
+// Request is a decoded RPC request.
+type Request struct {
+	HTTP      *http.Request
+	RequestID string
+	Action    string
+	Version   string
+	Format    Format
+	Params    url.Values // query and form body merged (query values first)
+	Body      []byte     // the raw body, for the V3 content hash
+}
+
+// Get returns the first value of a parameter.
+func (r *Request) Get(name string) string {
+	if v := r.Params[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// Has says whether a parameter was sent (even empty).
+func (r *Request) Has(name string) bool { _, ok := r.Params[name]; return ok }
+
+// NewRequestID returns an upper-case UUID (version 4), as the gateway's RequestId.
+func NewRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return strings.ToUpper(string(s[:]))
+}
+
+// Decode reads an RPC request. On error the returned Request still carries the
+// RequestID and the best Format known, so the error can be answered in kind.
+func Decode(r *http.Request, lim Limits) (*Request, *Error) {
+	lim = lim.withDefaults()
+	req := &Request{HTTP: r, RequestID: NewRequestID(), Format: XML}
+	if strings.Contains(r.Header.Get("Accept"), "application/json") {
+		req.Format = JSON
+	}
+	if len(r.URL.RawQuery) > lim.MaxQueryBytes {
+		return req, InvalidRequest("the query string exceeds " + itoa(lim.MaxQueryBytes) + " bytes")
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return req, InvalidRequest("the query string is not valid URL encoding")
+	}
+	req.Params = q
+	if f, ok := formatOf(q); ok {
+		req.Format = f
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		return req, UnsupportedHTTPMethod.WithDetail("method %s: the RPC API answers GET and POST", r.Method)
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		body, err := io.ReadAll(io.LimitReader(r.Body, lim.MaxBodyBytes+1))
+		if err != nil {
+			return req, InvalidRequest("the request body could not be read")
+		}
+		if int64(len(body)) > lim.MaxBodyBytes {
+			return req, InvalidRequest("the request body exceeds " + itoa(int(lim.MaxBodyBytes)) + " bytes")
+		}
+		req.Body = body
+		if len(body) > 0 && isForm(r.Header.Get("Content-Type")) {
+			form, err := url.ParseQuery(string(body))
+			if err != nil {
+				return req, InvalidRequest("the form body is not valid URL encoding")
+			}
+			for k, vs := range form {
+				q[k] = append(q[k], vs...)
+			}
+			if f, ok := formatOf(q); ok {
+				req.Format = f
+			}
+		}
+	}
+	if f := req.Get("Format"); f != "" {
+		if _, ok := formatOf(url.Values{"Format": {f}}); !ok {
+			return req, InvalidParameter("Format").WithDetail("Format %q: want JSON or XML", f)
+		}
+	}
+	req.Action = req.Get("Action")
+	if req.Action == "" {
+		req.Action = r.Header.Get("x-acs-action")
+	}
+	req.Version = req.Get("Version")
+	if req.Version == "" {
+		req.Version = r.Header.Get("x-acs-version")
+	}
+	if req.Action == "" {
+		return req, MissingParameter("Action")
+	}
+	if req.Version == "" {
+		return req, MissingParameter("Version")
+	}
+	if req.Version != APIVersion {
+		return req, InvalidVersion.WithDetail("Version %q: ENS answers %s", req.Version, APIVersion)
+	}
+	return req, nil
+}
+
+func formatOf(q url.Values) (Format, bool) {
+	switch strings.ToUpper(q.Get("Format")) {
+	case "JSON":
+		return JSON, true
+	case "XML":
+		return XML, true
+	}
+	return XML, false
+}
+
+func isForm(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// marshalJSON writes v without HTML escaping (the gateway sends "&" as is).
+func marshalJSON(buf *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	buf.Truncate(buf.Len() - 1) // Encode's newline
+	return nil
+}
+
+// Host is the HostId the mock reports in errors (the real endpoint's host).
+const Host = "ens.aliyuncs.com"
+
+// errorBody is the gateway's error envelope.
+type errorBody struct {
+	XMLName   xml.Name `json:"-" xml:"Error"`
+	RequestID string   `json:"RequestId" xml:"RequestId"`
+	HostID    string   `json:"HostId" xml:"HostId"`
+	Code      string   `json:"Code" xml:"Code"`
+	Message   string   `json:"Message" xml:"Message"`
+	Recommend string   `json:"Recommend" xml:"-"`
+	RecXML    cdata    `json:"-" xml:"Recommend"`
+}
+
+type cdata struct {
+	Text string `xml:",cdata"`
+}
+
+// Recommend is the troubleshooting link the gateway puts in every error.
+func Recommend(code, requestID string) string {
+	return "https://api.aliyun.com/troubleshoot?q=" + url.QueryEscape(code) + "&product=Ens&requestId=" + requestID
+}
+
+// WriteError answers an error in the request's format.
+func WriteError(w http.ResponseWriter, requestID string, f Format, e *Error) {
+	rec := Recommend(e.Code, requestID)
+	body := errorBody{RequestID: requestID, HostID: Host, Code: e.Code, Message: e.Message, Recommend: rec, RecXML: cdata{rec}}
+	h := w.Header()
+	for k, vs := range e.Header {
+		h[k] = vs
+	}
+	if e.Detail != "" {
+		h.Set("X-Ensmock-Detail", e.Detail)
+	}
+	var buf bytes.Buffer
+	if f == JSON {
+		h.Set("Content-Type", ContentTypeJSON)
+		_ = marshalJSON(&buf, body)
+	} else {
+		h.Set("Content-Type", ContentTypeXML)
+		buf.WriteString("<?xml version='1.0' encoding='UTF-8'?>")
+		_ = xml.NewEncoder(&buf).Encode(body)
+	}
+	h.Set("x-acs-request-id", requestID)
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// Encode renders a success body: JSON as is, XML under <Action+"Response">.
+func Encode(f Format, action string, body any) ([]byte, error) {
+	var buf bytes.Buffer
+	if f == JSON {
+		if err := marshalJSON(&buf, body); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
+	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
+	enc := xml.NewEncoder(&buf)
+	if err := enc.EncodeElement(body, xml.StartElement{Name: xml.Name{Local: action + "Response"}}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteSuccess answers 200 with an encoded body.
+func WriteSuccess(w http.ResponseWriter, requestID string, f Format, data []byte) {
+	h := w.Header()
+	if f == JSON {
+		h.Set("Content-Type", ContentTypeJSON)
+	} else {
+		h.Set("Content-Type", ContentTypeXML)
+	}
+	h.Set("x-acs-request-id", requestID)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data)
+}

@@ -1,8 +1,10 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -129,4 +131,22 @@ func reason(err error) string {
 		return re.Reason
 	}
 	return err.Error()
+}
+
+// CheckResponse validates a JSON response body of action against the document:
+// the status's response (or default) and its schema. Tests of the mock use it so
+// that every response the mock sends is proven to match the spec.
+func (v *Validator) CheckResponse(ctx context.Context, action string, status int, header http.Header, body []byte) error {
+	op := v.ops[action]
+	if op == nil {
+		return errors.New("wire: unknown action " + action)
+	}
+	in := &openapi3filter.RequestValidationInput{Request: dummyRequest, Route: op.route, Options: v.opts}
+	return openapi3filter.ValidateResponse(ctx, &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in,
+		Status:                 status,
+		Header:                 header,
+		Body:                   io.NopCloser(bytes.NewReader(body)),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: false},
+	})
 }

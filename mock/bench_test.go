@@ -1,0 +1,63 @@
+package mock_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/ensmock/ensmock/mock"
+	"github.com/ensmock/ensmock/mock/clock"
+	"github.com/ensmock/ensmock/signature"
+)
+
+// BenchmarkRequestPath measures the whole request path in-process: decode →
+// signature → spec validation → engine → encode, for V1-signed requests whose
+// signatures (unique nonces) are computed outside the timed loop.
+func BenchmarkRequestPath(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		action string
+		params func(i int) url.Values
+	}{
+		{"PushApplicationData/new", "PushApplicationData", func(i int) url.Values {
+			return url.Values{"AppId": {app}, "Data": {fmt.Sprintf(`[{"name":"bench-%d","version":"1.0","size":100,"archiveType":"tar.gz","md5":"","url":"http://127.0.0.1/x"}]`, i)}}
+		}},
+		{"PushApplicationData/repeat", "PushApplicationData", func(int) url.Values {
+			return url.Values{"AppId": {app}, "Data": {`[{"name":"same","version":"1.0","size":100,"archiveType":"tar.gz","md5":"","url":"http://127.0.0.1/x"}]`}}
+		}},
+		{"DescribeDataPushResult", "DescribeDataPushResult", func(int) url.Values {
+			return url.Values{"AppId": {app}, "PageNumber": {"1"}, "PageSize": {"10"}}
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			now := time.Now().UTC()
+			srv, err := mock.NewServer(mock.Options{NoListener: true, Clock: clock.New(clock.Manual, 0, now)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := srv.HTTPHandler()
+			reqs := make([]*http.Request, b.N)
+			for i := range reqs {
+				p := bc.params(i)
+				p.Set("Action", bc.action)
+				p.Set("Version", "2017-11-10")
+				p.Set("Format", "JSON")
+				p.Set("Timestamp", now.Format("2006-01-02T15:04:05Z"))
+				signature.SignV1("POST", p, "testid", "testsecret", fmt.Sprintf("nonce-%d", i), now)
+				reqs[i] = httptest.NewRequest("POST", "/?"+p.Encode(), nil)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, reqs[i])
+				if rec.Code != 200 {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}

@@ -105,7 +105,10 @@ func (h *harness) do(method string, params url.Values, form bool, header http.He
 	return r
 }
 
-func (h *harness) get(params url.Values) response { h.t.Helper(); return h.do("GET", params, false, nil) }
+func (h *harness) get(params url.Values) response {
+	h.t.Helper()
+	return h.do("GET", params, false, nil)
+}
 
 func call(action string, kv ...string) url.Values {
 	v := url.Values{"Action": {action}, "Version": {"2017-11-10"}, "Format": {"JSON"}}

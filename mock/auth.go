@@ -82,7 +82,13 @@ func (a *authenticator) authenticate(req *wire.Request) (*Credential, *wire.Erro
 	v3 := strings.HasPrefix(authz, "ACS3-")
 	var keyID string
 	if v3 {
-		if auth, err := signature.ParseV3Authorization(authz); err == nil {
+		alg, rest, _ := strings.Cut(strings.TrimSpace(authz), " ")
+		// ACS3-HMAC-SM3 and ACS3-RSA-SHA256 exist ([DARA] Config.SignatureAlgorithm),
+		// but the mock verifies only ACS3-HMAC-SHA256: say so rather than "incomplete".
+		if alg != signature.V3Algorithm && !a.off {
+			return nil, wire.InvalidSignatureMethod.WithDetail("Authorization algorithm %q: ensmock verifies %s", alg, signature.V3Algorithm)
+		}
+		if auth, err := signature.ParseV3Authorization(signature.V3Algorithm + " " + rest); err == nil {
 			keyID = auth.AccessKeyID
 		} else if !a.off {
 			return nil, wire.IncompleteSignature.WithDetail("%v", err)

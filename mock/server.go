@@ -8,6 +8,7 @@ package mock
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,7 +18,10 @@ import (
 	"time"
 
 	"github.com/ensmock/ensmock/mock/clock"
+	"github.com/ensmock/ensmock/mock/control"
 	"github.com/ensmock/ensmock/mock/engine"
+	"github.com/ensmock/ensmock/mock/faults"
+	"github.com/ensmock/ensmock/mock/fetch"
 	"github.com/ensmock/ensmock/mock/wire"
 	"github.com/ensmock/ensmock/spec"
 )
@@ -60,9 +64,36 @@ type Options struct {
 	// NonceCapacity bounds remembered signature nonces (default 1,048,576).
 	NonceCapacity int
 
+	// Source is how data files get their content: SourceSimulate (default: size
+	// and md5 taken on trust) or SourceFetch (each url is downloaded and verified).
+	Source string
+	// FetchMaxBytes caps one downloaded source in fetch mode (default 64 MiB).
+	FetchMaxBytes int64
+	// FetchClient downloads sources in fetch mode; default a plain client.
+	FetchClient *http.Client
+
+	// Faults are the fault rules in force at start (e.g. a --scenario file);
+	// more come and go through the control plane.
+	Faults []faults.Rule
+
+	// JournalSize bounds the request journal (default 1000 entries).
+	JournalSize int
+	// ControlToken, when set, is required as "Authorization: Bearer <token>" on
+	// every control-plane endpoint except /_ensmock/health.
+	ControlToken string
+	// ControlSeparate keeps the control plane off the API handler (which then
+	// answers only /_ensmock/health there): serve ControlHandler() elsewhere.
+	ControlSeparate bool
+
 	// Logger receives structured logs; default: discard.
 	Logger *slog.Logger
 }
+
+// Source modes of Options.Source.
+const (
+	SourceSimulate = "simulate"
+	SourceFetch    = "fetch"
+)
 
 // Server is a running mock.
 type Server struct {
@@ -74,6 +105,9 @@ type Server struct {
 	actions     map[string]action
 	downloadKey []byte
 	log         *slog.Logger
+	faults      *faults.Set
+	journal     *control.Journal
+	control     *control.Handler
 
 	handler  http.Handler
 	ts       *httptest.Server
@@ -121,10 +155,21 @@ func newServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	fs := faults.NewSet(opts.Seed, opts.Clock.Now)
+	if _, err := fs.Add(opts.Faults...); err != nil {
+		return nil, fmt.Errorf("mock: %w", err)
+	}
 	cfg := engine.Config{Clock: opts.Clock, Seed: opts.Seed, BaseLatency: opts.BaseLatency, Bandwidth: opts.Bandwidth,
-		Jitter: opts.Jitter, StrictApps: opts.StrictApps}
+		Jitter: opts.Jitter, StrictApps: opts.StrictApps, Hooks: fs.Hooks()}
 	if opts.Topology != nil {
 		cfg.Topology = *opts.Topology
+	}
+	switch opts.Source {
+	case "", SourceSimulate:
+	case SourceFetch:
+		cfg.Fetcher = fetch.New(fetch.Options{MaxBytes: opts.FetchMaxBytes, Client: opts.FetchClient})
+	default:
+		return nil, fmt.Errorf("mock: source %q: want %s or %s", opts.Source, SourceSimulate, SourceFetch)
 	}
 	eng, err := engine.New(cfg)
 	if err != nil {
@@ -135,7 +180,7 @@ func newServer(opts Options) (*Server, error) {
 		creds = DefaultCredentials()
 	}
 	s := &Server{opts: opts, clock: opts.Clock, engine: eng, validator: wire.NewValidator(doc), log: opts.Logger,
-		downloadKey: make([]byte, 32)}
+		downloadKey: make([]byte, 32), faults: fs, journal: control.NewJournal(opts.JournalSize)}
 	_, _ = rand.Read(s.downloadKey)
 	s.auth = newAuthenticator(opts.AuthOff, creds, opts.Clock.Now, opts.NonceCapacity)
 	s.actions = s.actionTable()
@@ -149,8 +194,19 @@ func newServer(opts Options) (*Server, error) {
 			delete(s.actions, a) // an alternate spec may drop an operation: then the mock does not answer it
 		}
 	}
+	s.control = control.New(control.Config{Engine: eng, Clock: opts.Clock, Faults: fs, Journal: s.journal,
+		ResolveKey: s.resolveKey, Token: opts.ControlToken})
 	mux := http.NewServeMux()
-	mux.HandleFunc("/_ensmock/health", s.serveHealth)
+	if opts.ControlSeparate {
+		mux.HandleFunc("/_ensmock/health", s.control.Health)
+		mux.HandleFunc(control.Prefix, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"error":"the control plane is served on its own listener"}` + "\n"))
+		})
+	} else {
+		mux.Handle(control.Prefix, s.control)
+	}
 	mux.HandleFunc("/file/", s.serveDownload)
 	mux.HandleFunc("/", s.serveAPI)
 	s.handler = mux
@@ -194,6 +250,27 @@ func (s *Server) Clock() *clock.Clock { return s.clock }
 // Engine is the mock's state.
 func (s *Server) Engine() *engine.Engine { return s.engine }
 
+// Faults is the live set of fault rules (the control plane's /_ensmock/faults).
+func (s *Server) Faults() *faults.Set { return s.faults }
+
+// Journal is the request journal (the control plane's /_ensmock/requests).
+func (s *Server) Journal() *control.Journal { return s.journal }
+
+// ControlHandler is the control plane alone (paths under /_ensmock/), to serve
+// on a listener of its own when Options.ControlSeparate is set.
+func (s *Server) ControlHandler() http.Handler { return s.control }
+
+// resolveKey names the account of an AccessKeyId, as authentication would.
+func (s *Server) resolveKey(keyID string) (string, bool) {
+	if c := s.auth.creds[keyID]; c != nil {
+		return c.Account, true
+	}
+	if s.opts.AuthOff {
+		return DefaultAccount, true
+	}
+	return "", false
+}
+
 // Close stops the listener, waiting for in-flight requests.
 func (s *Server) Close() {
 	if s.ts != nil {
@@ -219,22 +296,25 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = fmt.Fprintf(w, `{"status":"ok","now":%q}`, s.clock.Now().Format(time.RFC3339Nano))
-}
+// errClientGone marks a request whose client left during an injected latency.
+var errClientGone = errors.New("client closed the request")
 
 // serveAPI is the request path: decode → method/action → signature → permission
-// → spec validation → engine → encode.
+// → API faults → spec validation → engine → encode, and every request, answered
+// or not, goes into the journal.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	req, werr := wire.Decode(r, s.opts.Limits)
-	account, code := "", 0
+	ent := control.Entry{Time: s.clock.Now(), RequestID: req.RequestID, Action: req.Action, Method: r.Method}
 	defer func() {
-		s.log.Debug("request", "action", req.Action, "account", account, "status", code, "requestId", req.RequestID, "took", time.Since(start))
+		ent.Latency = control.Duration(time.Since(start))
+		ent.Params = control.RecordParams(req.Params)
+		s.journal.Record(ent)
+		s.log.Debug("request", "action", ent.Action, "account", ent.Account, "status", ent.HTTPStatus, "code", ent.ErrorCode,
+			"requestId", ent.RequestID, "took", time.Duration(ent.Latency))
 	}()
 	fail := func(e *wire.Error) {
-		code = e.Status
+		ent.HTTPStatus, ent.ErrorCode = e.Status, e.Code
 		wire.WriteError(w, req.RequestID, req.Format, e)
 	}
 	if werr != nil {
@@ -250,15 +330,29 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cred, e := s.auth.authenticate(req)
+	if cred != nil {
+		ent.AccessKeyID, ent.Account = cred.AccessKeyID, cred.Account
+	}
 	if e != nil {
 		fail(e)
 		return
 	}
-	account = DefaultAccount
+	account := DefaultAccount
 	if cred != nil {
 		account = cred.Account
 		if !cred.allows(req.Action) {
 			fail(wire.NoPermission.WithDetail("the policy of %s does not allow ens:%s", cred.AccessKeyID, req.Action))
+			return
+		}
+	}
+	ent.Account = account
+	if e, delay := s.faults.API(req.Action, account); e != nil || delay > 0 {
+		if err := wait(r, delay); err != nil {
+			ent.HTTPStatus, ent.ErrorCode = 499, "ClientClosedRequest"
+			return
+		}
+		if e != nil {
+			fail(e)
 			return
 		}
 	}
@@ -276,6 +370,36 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		fail(wire.InternalError.WithDetail("encode: %v", err))
 		return
 	}
-	code = http.StatusOK
+	if p, ok := body.(*pushApplicationDataResponse); ok {
+		ent.ResultCodes = make([]int, len(p.PushResults.PushResult))
+		for i, pr := range p.PushResults.PushResult {
+			ent.ResultCodes[i] = pr.ResultCode
+		}
+	}
+	ent.HTTPStatus = http.StatusOK
 	wire.WriteSuccess(w, req.RequestID, req.Format, data)
+}
+
+// wait holds an answer for an injected latency (the only real delay in the
+// mock), giving up when the client goes away.
+func wait(r *http.Request, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-r.Context().Done():
+		return errClientGone
+	}
+}
+
+// Source is the source mode in force: SourceSimulate or SourceFetch.
+func (s *Server) Source() string {
+	if s.opts.Source == "" {
+		return SourceSimulate
+	}
+	return s.opts.Source
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/ensmock/ensmock/mock"
 	"github.com/ensmock/ensmock/mock/clock"
 	"github.com/ensmock/ensmock/mock/engine"
+	"github.com/ensmock/ensmock/mock/faults"
 )
 
 // envFlags binds every flag of fs to ENSMOCK_<NAME> (dashes become underscores):
@@ -40,10 +41,12 @@ func envFlags(fs *flag.FlagSet) error {
 
 type serveFlags struct {
 	addr, advertise, auth, credentials, apps, clockMode, topology, logLevel string
-	speed                                                                  float64
-	seed                                                                   uint64
-	baseLatency                                                            time.Duration
-	bandwidth                                                              int64
+	scenario, source, controlToken, controlAddr                             string
+	speed                                                                   float64
+	seed                                                                    uint64
+	baseLatency                                                             time.Duration
+	bandwidth, fetchMaxBytes                                                int64
+	journalSize                                                             int
 }
 
 func serveFlagSet(f *serveFlags, stderr io.Writer) *flag.FlagSet {
@@ -61,6 +64,12 @@ func serveFlagSet(f *serveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&f.baseLatency, "base-latency", 2*time.Second, "fixed part of each transfer")
 	fs.Int64Var(&f.bandwidth, "bandwidth", 10<<20, "bytes per second of each transfer")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.scenario, "scenario", "", "YAML file of fault rules in force at start (top-level faults: [...])")
+	fs.StringVar(&f.source, "source", "simulate", "simulate: size/md5 taken on trust; fetch: download and verify each data file's url")
+	fs.Int64Var(&f.fetchMaxBytes, "fetch-max-bytes", 64<<20, "size cap of one downloaded source (fetch mode)")
+	fs.StringVar(&f.controlToken, "control-token", "", "require Authorization: Bearer <token> on the control plane (health stays open)")
+	fs.StringVar(&f.controlAddr, "control-addr", "", "serve the control plane on its own listener (host:port); the API listener keeps only /_ensmock/health")
+	fs.IntVar(&f.journalSize, "journal-size", 1000, "requests kept in the journal (/_ensmock/requests)")
 	return fs
 }
 
@@ -81,7 +90,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := listenAndServe(ctx, f.addr, opts); err != nil {
+	if err := listenAndServe(ctx, f.addr, f.controlAddr, opts); err != nil {
 		fmt.Fprintln(stderr, "ensmock:", err)
 		return 1
 	}
@@ -99,6 +108,8 @@ func (f *serveFlags) options(stderr io.Writer) (mock.Options, error) {
 		Seed:          f.seed,
 		BaseLatency:   f.baseLatency,
 		Bandwidth:     f.bandwidth,
+		FetchMaxBytes: f.fetchMaxBytes,
+		ControlToken:  f.controlToken,
 		Logger:        slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}
 	mode, err := clock.ParseMode(f.clockMode)
@@ -132,6 +143,27 @@ func (f *serveFlags) options(stderr io.Writer) (mock.Options, error) {
 		}
 		opts.Credentials = file.Credentials
 	}
+	switch f.source {
+	case mock.SourceSimulate, mock.SourceFetch:
+		opts.Source = f.source
+	default:
+		return opts, fmt.Errorf("--source %q: want simulate or fetch", f.source)
+	}
+	if f.fetchMaxBytes <= 0 {
+		return opts, fmt.Errorf("--fetch-max-bytes %d: want a positive number of bytes", f.fetchMaxBytes)
+	}
+	if f.journalSize <= 0 {
+		return opts, fmt.Errorf("--journal-size %d: want a positive number of entries", f.journalSize)
+	}
+	opts.JournalSize = f.journalSize
+	opts.ControlSeparate = f.controlAddr != ""
+	if f.scenario != "" {
+		rules, err := faults.LoadScenario(f.scenario)
+		if err != nil {
+			return opts, fmt.Errorf("--scenario: %w", err)
+		}
+		opts.Faults = rules
+	}
 	if f.topology != "" {
 		var t engine.Topology
 		if err := readYAML(f.topology, &t); err != nil {
@@ -158,34 +190,73 @@ func readYAML(path string, v any) error {
 }
 
 // listenAndServe serves until ctx ends, then shuts down gracefully: in-flight
-// requests finish, new connections are refused.
-func listenAndServe(ctx context.Context, addr string, opts mock.Options) error {
+// requests finish, new connections are refused. With controlAddr the control
+// plane gets a listener of its own.
+func listenAndServe(ctx context.Context, addr, controlAddr string, opts mock.Options) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
+	}
+	var cln net.Listener
+	if controlAddr != "" {
+		if cln, err = net.Listen("tcp", controlAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("--control-addr: %w", err)
+		}
+	}
+	closeAll := func() {
+		ln.Close()
+		if cln != nil {
+			cln.Close()
+		}
 	}
 	if opts.AdvertiseHost == "" {
 		opts.AdvertiseHost = ln.Addr().String()
 	}
 	srv, err := mock.NewServer(opts)
 	if err != nil {
-		ln.Close()
+		closeAll()
 		return err
 	}
-	hs := mock.NewHTTPServer(srv.HTTPHandler())
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	opts.Logger.Info("ensmock listening", "addr", ln.Addr().String(), "auth", !opts.AuthOff, "clock", opts.Clock.State().Mode)
+	servers := []*http.Server{mock.NewHTTPServer(srv.HTTPHandler())}
+	listeners := []net.Listener{ln}
+	if cln != nil {
+		servers = append(servers, mock.NewHTTPServer(srv.ControlHandler()))
+		listeners = append(listeners, cln)
+	}
+	errc := make(chan error, len(servers))
+	for i, hs := range servers {
+		go func() { errc <- hs.Serve(listeners[i]) }()
+	}
+	args := []any{"addr", ln.Addr().String(), "auth", !opts.AuthOff, "clock", opts.Clock.State().Mode,
+		"source", srv.Source(), "faults", len(opts.Faults)}
+	if cln != nil {
+		args = append(args, "controlAddr", cln.Addr().String())
+	}
+	opts.Logger.Info("ensmock listening", args...)
+	var first error
 	select {
-	case err := <-errc:
-		return err
+	case first = <-errc:
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = hs.Shutdown(shutdown)
-	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
-		err = e
+	for _, hs := range servers {
+		if e := hs.Shutdown(shutdown); e != nil && err == nil {
+			err = e
+		}
+	}
+	n := len(servers)
+	if first != nil {
+		n--
+		if !errors.Is(first, http.ErrServerClosed) {
+			err = first
+		}
+	}
+	for range n {
+		if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+			err = e
+		}
 	}
 	opts.Logger.Info("ensmock stopped")
 	return err

@@ -1,0 +1,360 @@
+package mock
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ensmock/ensmock/mock/clock"
+	"github.com/ensmock/ensmock/signature"
+)
+
+var authNonce atomic.Int64
+
+const authTestApp = "e76f8985-7965-41fc-925b-9648bb6bf650"
+
+const authTestData = `[{"name":"app01","version":"1.0","size":100,"archiveType":"tar.gz","md5":"","url":"http://example.com/app01.tar.gz"}]`
+
+// authTestServer is a mock on a loopback port with a manual clock.
+func authTestServer(t *testing.T, opts Options) *Server {
+	t.Helper()
+	if opts.Clock == nil {
+		opts.Clock = clock.New(clock.Manual, 0, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+	}
+	srv, err := NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// authCall sends action with params as a POST query. With a secret it is signed
+// V1 by keyID; without, it carries AccessKeyId=keyID (when not empty) unsigned.
+// It returns the status and the JSON body.
+func authCall(t *testing.T, srv *Server, keyID, secret, action string, params url.Values) (int, map[string]any) {
+	t.Helper()
+	q := url.Values{"Action": {action}, "Version": {"2017-11-10"}, "Format": {"JSON"}}
+	for k, v := range params {
+		q[k] = v
+	}
+	switch {
+	case secret != "":
+		nonce := fmt.Sprintf("n-%d", authNonce.Add(1))
+		signature.SignV1(http.MethodPost, q, keyID, secret, nonce, srv.Clock().Now())
+	case keyID != "":
+		q.Set("AccessKeyId", keyID)
+	}
+	resp, err := http.Post(srv.URL()+"/?"+q.Encode(), "application/x-www-form-urlencoded", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatalf("%s: %v: %s", action, err, raw)
+	}
+	return resp.StatusCode, body
+}
+
+func authPush(t *testing.T, srv *Server, keyID, secret, app string) (int, map[string]any) {
+	t.Helper()
+	return authCall(t, srv, keyID, secret, "PushApplicationData", url.Values{"AppId": {app}, "Data": {authTestData}})
+}
+
+// authTotal is DescribeDataPushResult's TotalCount for app as keyID sees it.
+func authTotal(t *testing.T, srv *Server, keyID, secret, app string) float64 {
+	t.Helper()
+	status, body := authCall(t, srv, keyID, secret, "DescribeDataPushResult", url.Values{"AppId": {app}})
+	if status != 200 {
+		t.Fatalf("describe as %s: %d %v", keyID, status, body)
+	}
+	n, _ := body["TotalCount"].(float64)
+	return n
+}
+
+// authFiles counts the data files of one account in the engine.
+func authFiles(srv *Server, account string) int {
+	n := 0
+	for _, a := range srv.Engine().Snapshot(account).Accounts {
+		for _, p := range a.Apps {
+			n += len(p.Files)
+		}
+	}
+	return n
+}
+
+// TestAccountsShareStateByAccount: two keys mapped to one account see the same
+// pushes; a key of another account sees none of them, even for the same AppId.
+func TestAccountsShareStateByAccount(t *testing.T) {
+	srv := authTestServer(t, Options{Credentials: []Credential{
+		{AccessKeyID: "team-a-ci", AccessKeySecret: "s1", Account: "team-a"},
+		{AccessKeyID: "team-a-dev", AccessKeySecret: "s2", Account: "team-a", Allow: []string{"ens:Describe*"}},
+		{AccessKeyID: "team-b", AccessKeySecret: "s3"}, // account defaults to the key id
+	}})
+	if status, body := authPush(t, srv, "team-a-ci", "s1", authTestApp); status != 200 {
+		t.Fatalf("push: %d %v", status, body)
+	}
+	if got := authTotal(t, srv, "team-a-dev", "s2", authTestApp); got != 1 {
+		t.Errorf("the other key of team-a sees %v pushes, want 1", got)
+	}
+	if got := authTotal(t, srv, "team-b", "s3", authTestApp); got != 0 {
+		t.Errorf("team-b sees %v pushes of team-a, want 0", got)
+	}
+	// The same name and version is a first push in team-b's own account.
+	if code := authPushCode(t, srv, "team-b", "s3"); code != 0 {
+		t.Errorf("team-b's first push answers ResultCode %v, want 0", code)
+	}
+	for account, want := range map[string]int{"team-a": 1, "team-b": 1, "team-a-ci": 0, "team-a-dev": 0} {
+		if got := authFiles(srv, account); got != want {
+			t.Errorf("account %s holds %d files, want %d", account, got, want)
+		}
+	}
+	// Permissions are per key, not per account.
+	if status, body := authPush(t, srv, "team-a-dev", "s2", authTestApp); status != 400 || body["Code"] != "NoPermission" || body["Message"] != "Permission denied." {
+		t.Errorf("team-a-dev push: %d %v, want 400 NoPermission", status, body)
+	}
+}
+
+func authPushCode(t *testing.T, srv *Server, keyID, secret string) float64 {
+	t.Helper()
+	_, body := authPush(t, srv, keyID, secret, authTestApp)
+	r, _ := body["PushResults"].(map[string]any)
+	list, _ := r["PushResult"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("push results %v", body)
+	}
+	code, _ := list[0].(map[string]any)["ResultCode"].(float64)
+	return code
+}
+
+// TestAuthOff: unsigned requests are accepted; a known AccessKeyId selects its
+// account and its permissions; an unknown or absent one is the default account.
+func TestAuthOff(t *testing.T) {
+	srv := authTestServer(t, Options{AuthOff: true, Credentials: append(DefaultCredentials(),
+		Credential{AccessKeyID: "team-key", AccessKeySecret: "team-secret", Account: "team"})})
+
+	cases := []struct {
+		name, keyID, secret string
+		status              int
+		code                string
+		account             string
+	}{
+		{name: "no key", status: 200, account: DefaultAccount},
+		{name: "unknown key", keyID: "who", status: 200, account: DefaultAccount},
+		{name: "known key, unsigned", keyID: "team-key", status: 200, account: "team"},
+		{name: "known key, wrong secret", keyID: "team-key", secret: "wrong", status: 200, account: "team"},
+		{name: "denied key", keyID: "denied-id", status: 400, code: "NoPermission", account: "denied-id"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.Engine().Reset("")
+			status, body := authPush(t, srv, tc.keyID, tc.secret, authTestApp)
+			if status != tc.status || (tc.code != "" && body["Code"] != tc.code) {
+				t.Fatalf("push: %d %v, want %d %s", status, body, tc.status, tc.code)
+			}
+			want := 1
+			if tc.code != "" {
+				want = 0
+			}
+			if got := authFiles(srv, tc.account); got != want {
+				t.Errorf("account %s holds %d files, want %d (state %+v)", tc.account, got, want, srv.Engine().Snapshot(""))
+			}
+			// Reading is allowed to every key, and sees the same account.
+			if got := authTotal(t, srv, tc.keyID, tc.secret, authTestApp); got != float64(want) {
+				t.Errorf("describe sees %v pushes, want %d", got, want)
+			}
+		})
+	}
+
+	t.Run("V3 header names the key", func(t *testing.T) {
+		srv.Engine().Reset("")
+		req, err := http.NewRequest(http.MethodPost, srv.URL()+"/?"+url.Values{"AppId": {authTestApp}, "Data": {authTestData}}.Encode(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("x-acs-action", "PushApplicationData")
+		req.Header.Set("x-acs-version", "2017-11-10")
+		req.Header.Set("Authorization", "ACS3-HMAC-SHA256 Credential=team-key,SignedHeaders=host,Signature=00")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || authFiles(srv, "team") != 1 {
+			t.Fatalf("status %d, state %+v", resp.StatusCode, srv.Engine().Snapshot(""))
+		}
+	})
+}
+
+// TestAuthOnRefusesUnsigned is the counterpart of TestAuthOff.
+func TestAuthOnRefusesUnsigned(t *testing.T) {
+	srv := authTestServer(t, Options{})
+	for _, keyID := range []string{"", "testid"} {
+		status, body := authPush(t, srv, keyID, "", authTestApp)
+		if status != 400 || (body["Code"] != "MissingParameter" && body["Code"] != "IncompleteSignature") {
+			t.Errorf("unsigned push with key %q: %d %v", keyID, status, body)
+		}
+	}
+	if n := authFiles(srv, ""); n != 0 {
+		t.Errorf("unsigned pushes changed state: %d files", n)
+	}
+}
+
+func TestCredentialAllows(t *testing.T) {
+	a := newAuthenticator(false, []Credential{
+		{AccessKeyID: "all"}, // no Allow: every ens action
+		{AccessKeyID: "none", Allow: []string{}},
+		{AccessKeyID: "describe", Allow: []string{"ens:Describe*"}},
+		{AccessKeyID: "push", Allow: []string{"ens:PushApplicationData"}},
+		{AccessKeyID: "other-product", Allow: []string{"ecs:*"}},
+	}, time.Now, 0)
+	for _, tc := range []struct {
+		key, action string
+		want        bool
+	}{
+		{"all", "PushApplicationData", true},
+		{"all", "DescribeDataDownloadURL", true},
+		{"none", "DescribeDataPushResult", false},
+		{"describe", "DescribeDataPushResult", true},
+		{"describe", "DescribeDataDownloadURL", true},
+		{"describe", "PushApplicationData", false},
+		{"push", "PushApplicationData", true},
+		{"push", "PushApplicationDataX", false},
+		{"push", "DescribeDataPushResult", false},
+		{"other-product", "PushApplicationData", false},
+	} {
+		if got := a.creds[tc.key].allows(tc.action); got != tc.want {
+			t.Errorf("%s allows %s = %v, want %v", tc.key, tc.action, got, tc.want)
+		}
+	}
+	if got := a.creds["all"].Account; got != "all" {
+		t.Errorf("default account %q, want the key id", got)
+	}
+}
+
+// TestNonceCacheBoundedUnderFlood: however many distinct nonces arrive within
+// the window, the cache never holds more than its capacity, and its queue does
+// not grow with traffic either.
+func TestNonceCacheBoundedUnderFlood(t *testing.T) {
+	const capacity = 64
+	c := newNonceCache(capacity)
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 50_000 {
+		if !c.use(fmt.Sprintf("testid\x00flood-%d", i), now) {
+			t.Fatalf("fresh nonce %d refused", i)
+		}
+		if i%997 == 0 {
+			if n := c.len(); n > capacity {
+				t.Fatalf("after %d nonces the cache holds %d > %d", i+1, n, capacity)
+			}
+		}
+	}
+	if n := c.len(); n > capacity || n < capacity/2 {
+		t.Errorf("cache holds %d, want at most %d (and not far below: it evicts only what it must)", n, capacity)
+	}
+	for i := range c.shards {
+		s := &c.shards[i]
+		if live := len(s.queue) - s.head; live > c.cap || len(s.seen) > c.cap {
+			t.Errorf("shard %d: %d queued, %d remembered, cap %d", i, live, len(s.seen), c.cap)
+		}
+		if len(s.queue) > 2*c.cap+1026 {
+			t.Errorf("shard %d: queue of %d entries grows with traffic", i, len(s.queue))
+		}
+	}
+	// The newest nonce is still remembered: eviction takes the oldest first.
+	if c.use("testid\x00flood-49999", now) {
+		t.Error("the most recent nonce was forgotten")
+	}
+	if default0 := newNonceCache(0); default0.cap != (1<<20)/16 {
+		t.Errorf("default capacity per shard %d", default0.cap)
+	}
+}
+
+// TestNonceCacheWindow: a nonce is refused for TimestampWindow after its use,
+// then forgotten; old entries are dropped, not kept until the cap.
+func TestNonceCacheWindow(t *testing.T) {
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := newNonceCache(0)
+	steps := []struct {
+		at   time.Duration
+		want bool
+	}{
+		{0, true},
+		{0, false},
+		{time.Minute, false},
+		{TimestampWindow, false},
+		{TimestampWindow + time.Nanosecond, true}, // forgotten, and now remembered again
+		{TimestampWindow + time.Minute, false},
+	}
+	for _, s := range steps {
+		if got := c.use("testid\x00n1", t0.Add(s.at)); got != s.want {
+			t.Fatalf("use at +%s = %v, want %v", s.at, got, s.want)
+		}
+	}
+	// Same nonce, other key: another entry.
+	if !c.use("denied-id\x00n1", t0) {
+		t.Fatal("a nonce of another key was refused")
+	}
+
+	c = newNonceCache(0)
+	for i := range 1000 {
+		c.use(fmt.Sprintf("old-%d", i), t0)
+	}
+	later := t0.Add(TimestampWindow + time.Second)
+	for i := range 1000 {
+		c.use(fmt.Sprintf("new-%d", i), later)
+	}
+	if n := c.len(); n != 1000 {
+		t.Errorf("after the window the cache holds %d, want only the 1000 recent nonces", n)
+	}
+	for i := range 1000 {
+		if !c.use(fmt.Sprintf("old-%d", i), later) {
+			t.Fatalf("old-%d is still remembered after the window", i)
+		}
+	}
+}
+
+// TestServerNonceCapacity: Options.NonceCapacity reaches the cache.
+func TestServerNonceCapacity(t *testing.T) {
+	srv := authTestServer(t, Options{NonceCapacity: 160})
+	if got := srv.auth.nonces.cap; got != 10 {
+		t.Errorf("per-shard cap %d, want 10", got)
+	}
+}
+
+// TestUnsupportedV3Algorithm: ACS3-HMAC-SM3 (which DARA can send) is refused as
+// an invalid signature method, not as an incomplete signature.
+func TestUnsupportedV3Algorithm(t *testing.T) {
+	srv := authTestServer(t, Options{})
+	for _, alg := range []string{"ACS3-HMAC-SM3", "ACS3-RSA-SHA256"} {
+		req, err := http.NewRequest(http.MethodPost, srv.URL()+"/?AppId="+authTestApp, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "application/json")
+		signature.SignV3(req, nil, "DescribeDataPushResult", "2017-11-10", "testid", "testsecret", "n-"+alg, srv.Clock().Now())
+		req.Header.Set("Authorization", strings.Replace(req.Header.Get("Authorization"), signature.V3Algorithm, alg, 1))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || body["Code"] != "InvalidSignatureMethod" {
+			t.Errorf("%s: %d %v", alg, resp.StatusCode, body)
+		}
+	}
+}

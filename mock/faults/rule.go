@@ -1,0 +1,389 @@
+// Package faults holds fault rules: what to break, where, how often (seeded, deterministic).
+package faults
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Effects a rule can have.
+const (
+	RegionDown = "region_down" // push refused (mode refuse) or replicas FAILED (mode fail) in matched regions
+	ServerDown = "server_down" // the same, per file server
+	Slow       = "slow"        // transfer duration × factor + latency
+	FailAfter  = "fail_after"  // the replica fails after fraction of its transfer time
+	Corrupt    = "corrupt"     // the replica ends FAILED with an md5 mismatch
+	Error      = "error"       // API-level error answered before the action runs
+	Latency    = "latency"     // API-level added response latency (the only real delay)
+)
+
+// Modes of region_down and server_down.
+const (
+	ModeRefuse = "refuse" // the push answers ResultCode 300 (default)
+	ModeFail   = "fail"   // the matched replicas end FAILED
+)
+
+// Match selects where a rule applies. Every field is a path.Match glob; empty matches anything.
+type Match struct {
+	Action  string `json:"action,omitempty" yaml:"action,omitempty"`
+	Account string `json:"account,omitempty" yaml:"account,omitempty"`
+	Region  string `json:"region,omitempty" yaml:"region,omitempty"`
+	Server  string `json:"server,omitempty" yaml:"server,omitempty"`
+	Name    string `json:"name,omitempty" yaml:"name,omitempty"`
+	Version string `json:"version,omitempty" yaml:"version,omitempty"`
+}
+
+// Params are the effect's parameters. They may be given under "params" or,
+// as a shorthand, directly in the rule; both at once for one key is an error.
+type Params struct {
+	Mode       string   `json:"mode,omitempty" yaml:"mode,omitempty"`             // region_down, server_down: refuse | fail
+	Factor     float64  `json:"factor,omitempty" yaml:"factor,omitempty"`         // slow: duration multiplier (> 0)
+	Latency    Duration `json:"latency,omitempty" yaml:"latency,omitempty"`       // slow: added transfer time; latency: added response time
+	Fraction   *float64 `json:"fraction,omitempty" yaml:"fraction,omitempty"`     // fail_after: 0..1 of the transfer time
+	Code       string   `json:"code,omitempty" yaml:"code,omitempty"`             // error: the error code
+	Status     int      `json:"status,omitempty" yaml:"status,omitempty"`         // error: HTTP status (default from the catalogue, else 400)
+	Message    string   `json:"message,omitempty" yaml:"message,omitempty"`       // error: message (default from the catalogue)
+	RetryAfter Duration `json:"retryAfter,omitempty" yaml:"retryAfter,omitempty"` // error, Throttling codes: TimeLeft of x-ratelimit-user-api (default 2s)
+}
+
+// flatParams lets the parameters sit directly in the rule (shorthand).
+type flatParams Params
+
+// Rule is one fault. The zero Probability means 1 (always); Count 0 means unlimited.
+type Rule struct {
+	ID          string   `json:"id,omitempty" yaml:"id,omitempty"`
+	Match       Match    `json:"match" yaml:"match,omitempty"`
+	Effect      string   `json:"effect" yaml:"effect"`
+	Params      Params   `json:"params" yaml:"params,omitempty"`
+	Probability *float64 `json:"probability,omitempty" yaml:"probability,omitempty"`
+	Count       int      `json:"count,omitempty" yaml:"count,omitempty"`
+
+	flatParams `yaml:",inline"`
+}
+
+// MarshalJSON writes the canonical form (parameters under "params").
+func (r Rule) MarshalJSON() ([]byte, error) {
+	type canonical struct {
+		ID          string   `json:"id,omitempty"`
+		Match       Match    `json:"match"`
+		Effect      string   `json:"effect"`
+		Params      Params   `json:"params"`
+		Probability *float64 `json:"probability,omitempty"`
+		Count       int      `json:"count,omitempty"`
+	}
+	return json.Marshal(canonical{r.ID, r.Match, r.Effect, r.Params, r.Probability, r.Count})
+}
+
+// Duration is a time.Duration written as a Go duration string ("1.5s", "200ms");
+// a bare number is read as seconds.
+type Duration time.Duration
+
+// D is the duration as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalJSON writes a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "1.5s" or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var f float64
+		if err := json.Unmarshal(b, &f); err != nil {
+			return fmt.Errorf("duration: want a string like \"1.5s\" or a number of seconds, got %s", b)
+		}
+		s = strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return d.parse(s)
+}
+
+// MarshalYAML writes a duration string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// UnmarshalYAML reads "1.5s" or a number of seconds.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: duration: want a string like \"1.5s\" or a number of seconds", n.Line)
+	}
+	if err := d.parse(n.Value); err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	return nil
+}
+
+func (d *Duration) parse(s string) error {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e9 {
+			return fmt.Errorf("duration %q out of range", s)
+		}
+		*d = Duration(f * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: want a Go duration like \"1.5s\" or a number of seconds", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// normalize merges the shorthand parameters into Params, fills defaults and
+// validates the rule. The error names the offending field.
+func (r *Rule) normalize() error {
+	if err := mergeParams(&r.Params, Params(r.flatParams)); err != nil {
+		return err
+	}
+	r.flatParams = flatParams{}
+	if r.ID != "" && (strings.ContainsAny(r.ID, "/?#% \t\n") || len(r.ID) > 64) {
+		return fmt.Errorf("id %q: at most 64 characters, no '/', '?', '#', '%%' or blanks", r.ID)
+	}
+	for _, g := range []struct{ name, pat string }{{"action", r.Match.Action}, {"account", r.Match.Account},
+		{"region", r.Match.Region}, {"server", r.Match.Server}, {"name", r.Match.Name}, {"version", r.Match.Version}} {
+		if _, err := path.Match(g.pat, ""); err != nil {
+			return fmt.Errorf("match.%s %q: bad glob pattern", g.name, g.pat)
+		}
+	}
+	if r.Probability != nil && (*r.Probability < 0 || *r.Probability > 1 || math.IsNaN(*r.Probability)) {
+		return fmt.Errorf("probability %v: want 0..1", *r.Probability)
+	}
+	if r.Count < 0 {
+		return fmt.Errorf("count %d: want 0 (unlimited) or more", r.Count)
+	}
+	p := &r.Params
+	used := map[string]bool{"mode": p.Mode != "", "factor": p.Factor != 0, "latency": p.Latency != 0,
+		"fraction": p.Fraction != nil, "code": p.Code != "", "status": p.Status != 0, "message": p.Message != "",
+		"retryAfter": p.RetryAfter != 0}
+	var allowed []string
+	api := false
+	switch r.Effect {
+	case RegionDown, ServerDown:
+		allowed = []string{"mode"}
+		switch p.Mode {
+		case "":
+			p.Mode = ModeRefuse
+		case ModeRefuse, ModeFail:
+		default:
+			return fmt.Errorf("params.mode %q: want refuse or fail", p.Mode)
+		}
+	case Slow:
+		allowed = []string{"factor", "latency"}
+		if p.Factor < 0 || math.IsNaN(p.Factor) || math.IsInf(p.Factor, 0) || p.Factor > 1e6 {
+			return fmt.Errorf("params.factor %v: want a positive multiplier", p.Factor)
+		}
+		if p.Latency < 0 {
+			return fmt.Errorf("params.latency %s: must not be negative", p.Latency)
+		}
+		if p.Factor == 0 && p.Latency == 0 {
+			return errors.New("effect slow needs params.factor and/or params.latency")
+		}
+	case FailAfter:
+		allowed = []string{"fraction"}
+		if p.Fraction == nil {
+			return errors.New("effect fail_after needs params.fraction (0..1)")
+		}
+		if f := *p.Fraction; f < 0 || f > 1 || math.IsNaN(f) {
+			return fmt.Errorf("params.fraction %v: want 0..1", f)
+		}
+	case Corrupt:
+	case Error:
+		api = true
+		allowed = []string{"code", "status", "message", "retryAfter"}
+		if p.Code == "" {
+			return errors.New("effect error needs params.code (e.g. Throttling.User, ServiceUnavailable, InternalError)")
+		}
+		if strings.ContainsAny(p.Code, "\r\n<>&\"") || len(p.Code) > 128 {
+			return fmt.Errorf("params.code %q: not a valid error code", p.Code)
+		}
+		if p.Status != 0 && (p.Status < 400 || p.Status > 599) {
+			return fmt.Errorf("params.status %d: want 400..599", p.Status)
+		}
+		if p.RetryAfter < 0 {
+			return fmt.Errorf("params.retryAfter %s: must not be negative", p.RetryAfter)
+		}
+	case Latency:
+		api = true
+		allowed = []string{"latency"}
+		if p.Latency <= 0 {
+			return errors.New("effect latency needs a positive params.latency (e.g. \"2s\")")
+		}
+		if p.Latency.D() > 10*time.Minute {
+			return fmt.Errorf("params.latency %s: at most 10m", p.Latency)
+		}
+	case "":
+		return fmt.Errorf("effect is required: one of %s", strings.Join(effects, ", "))
+	default:
+		return fmt.Errorf("effect %q: want one of %s", r.Effect, strings.Join(effects, ", "))
+	}
+	for k, on := range used {
+		if on && !contains(allowed, k) {
+			return fmt.Errorf("params.%s does not apply to effect %s", k, r.Effect)
+		}
+	}
+	if api {
+		for _, g := range []struct{ name, pat string }{{"region", r.Match.Region}, {"server", r.Match.Server},
+			{"name", r.Match.Name}, {"version", r.Match.Version}} {
+			if g.pat != "" {
+				return fmt.Errorf("match.%s does not apply to the API-level effect %s (it matches action and account only)", g.name, r.Effect)
+			}
+		}
+	}
+	return nil
+}
+
+var effects = []string{RegionDown, ServerDown, Slow, FailAfter, Corrupt, Error, Latency}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func mergeParams(dst *Params, flat Params) error {
+	conflict := func(name string) error {
+		return fmt.Errorf("%s is given both in params and in the rule", name)
+	}
+	if flat.Mode != "" {
+		if dst.Mode != "" {
+			return conflict("mode")
+		}
+		dst.Mode = flat.Mode
+	}
+	if flat.Factor != 0 {
+		if dst.Factor != 0 {
+			return conflict("factor")
+		}
+		dst.Factor = flat.Factor
+	}
+	if flat.Latency != 0 {
+		if dst.Latency != 0 {
+			return conflict("latency")
+		}
+		dst.Latency = flat.Latency
+	}
+	if flat.Fraction != nil {
+		if dst.Fraction != nil {
+			return conflict("fraction")
+		}
+		dst.Fraction = flat.Fraction
+	}
+	if flat.Code != "" {
+		if dst.Code != "" {
+			return conflict("code")
+		}
+		dst.Code = flat.Code
+	}
+	if flat.Status != 0 {
+		if dst.Status != 0 {
+			return conflict("status")
+		}
+		dst.Status = flat.Status
+	}
+	if flat.Message != "" {
+		if dst.Message != "" {
+			return conflict("message")
+		}
+		dst.Message = flat.Message
+	}
+	if flat.RetryAfter != 0 {
+		if dst.RetryAfter != 0 {
+			return conflict("retryAfter")
+		}
+		dst.RetryAfter = flat.RetryAfter
+	}
+	return nil
+}
+
+// Scenario is the file format of --scenario: a top-level list of faults.
+type Scenario struct {
+	Faults []Rule `yaml:"faults" json:"faults"`
+}
+
+// ParseScenario decodes a YAML (or JSON) scenario strictly (unknown keys are
+// errors) and validates every rule.
+func ParseScenario(data []byte) ([]Rule, error) {
+	var sc Scenario
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&sc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	for i := range sc.Faults {
+		if err := sc.Faults[i].normalize(); err != nil {
+			return nil, fmt.Errorf("faults[%d]: %w", i, err)
+		}
+	}
+	return sc.Faults, nil
+}
+
+// LoadScenario reads and parses a scenario file.
+func LoadScenario(file string) ([]Rule, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := ParseScenario(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return rules, nil
+}
+
+// DecodeJSON reads one rule object or {"faults":[...]} strictly (unknown keys are
+// errors). many says which form it was.
+func DecodeJSON(data []byte) (rules []Rule, many bool, err error) {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, false, fmt.Errorf("want a fault rule object or {\"faults\":[...]}: %v", err)
+	}
+	if _, ok := probe["faults"]; ok {
+		var sc Scenario
+		if err := strictJSON(data, &sc); err != nil {
+			return nil, true, err
+		}
+		for i := range sc.Faults {
+			if err := sc.Faults[i].normalize(); err != nil {
+				return nil, true, fmt.Errorf("faults[%d]: %w", i, err)
+			}
+		}
+		return sc.Faults, true, nil
+	}
+	var r Rule
+	if err := strictJSON(data, &r); err != nil {
+		return nil, false, err
+	}
+	if err := r.normalize(); err != nil {
+		return nil, false, err
+	}
+	return []Rule{r}, false, nil
+}
+
+func strictJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
+}

@@ -426,7 +426,8 @@ func TestDownloadURLAndBytes(t *testing.T) {
 	_ = h.clk.Advance(time.Minute)
 	r = h.get(dl)
 	d := r.json(t)["Data"].(map[string]any)
-	if len(d["ServerList"].([]any)) != 16 || d["ExpireTime"] != "2024-01-01T01:01:00Z" {
+	if len(d["ServerList"].([]any)) != 16 || d["ExpireTime"] != "2024-01-01T01:01:00Z" ||
+		d["ServerList"].([]any)[0].(map[string]any)["Host"] != "ens.test" { // the host the client used
 		t.Fatalf("%s", r.body)
 	}
 	resp, err := h.srv.HTTPClient().Get("http://ens.test" + d["Url"].(string))

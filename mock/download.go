@@ -56,7 +56,7 @@ func describeDataDownloadURL(_ context.Context, s *Server, account string, req *
 	resp.Data.ExpireTime = utc(expires)
 	resp.Data.ServerList = make([]fileServer, len(servers))
 	for i, srv := range servers {
-		resp.Data.ServerList[i] = fileServer{Host: s.advertisedHost(), RegionID: srv.Region}
+		resp.Data.ServerList[i] = fileServer{Host: s.advertisedHost(req.HTTP.Host), RegionID: srv.Region}
 	}
 	return resp, nil
 }
@@ -80,9 +80,14 @@ func (s *Server) downloadMAC(path, filter, ts string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func (s *Server) advertisedHost() string {
-	if s.opts.AdvertiseHost != "" {
+// advertisedHost is Options.AdvertiseHost, else the host:port the client used
+// to reach the mock (right behind Docker port mappings), else the listener's.
+func (s *Server) advertisedHost(requestHost string) string {
+	switch {
+	case s.opts.AdvertiseHost != "":
 		return s.opts.AdvertiseHost
+	case requestHost != "":
+		return requestHost
 	}
 	return s.host
 }

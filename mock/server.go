@@ -34,8 +34,9 @@ type Options struct {
 	Port int
 	// NoListener serves nothing on the network: use HTTPClient() or HTTPHandler().
 	NoListener bool
-	// AdvertiseHost is the host:port put in DescribeDataDownloadURL's ServerList
-	// (for Docker networks); default: the listener's address.
+	// AdvertiseHost is the host:port put in DescribeDataDownloadURL's ServerList;
+	// default: the Host the client used to reach the mock (so it is right behind
+	// a Docker port mapping), else the listener's address.
 	AdvertiseHost string
 
 	// Clock drives every status; default a real clock. Use clock.New(clock.Manual, ...) in tests.

@@ -53,7 +53,7 @@ func serveFlagSet(f *serveFlags, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address (host:port)")
-	fs.StringVar(&f.advertise, "advertise-host", "", "host:port put in download ServerList (default: the listen address)")
+	fs.StringVar(&f.advertise, "advertise-host", "", "host:port put in DescribeDataDownloadURL ServerList (default: the Host the client used)")
 	fs.StringVar(&f.auth, "auth", "on", "on: check V1/V3 signatures; off: accept unsigned requests")
 	fs.StringVar(&f.credentials, "credentials", "", "YAML file of credentials (default: testid/testsecret and denied-id/denied-secret)")
 	fs.StringVar(&f.apps, "apps", "auto", "auto: any AppId exists on first use; strict: only registered apps")
@@ -209,9 +209,6 @@ func listenAndServe(ctx context.Context, addr, controlAddr string, opts mock.Opt
 		if cln != nil {
 			cln.Close()
 		}
-	}
-	if opts.AdvertiseHost == "" {
-		opts.AdvertiseHost = ln.Addr().String()
 	}
 	srv, err := mock.NewServer(opts)
 	if err != nil {

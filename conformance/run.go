@@ -1,0 +1,479 @@
+// Package conformance is the ensmock conformance suite: godog step definitions
+// for the Gherkin features of package features, a client that signs requests
+// like the official SDKs (V1 or V3), and the runner behind `ensmock conform`.
+//
+// The suite is a judge: it talks to the implementation under test only over
+// HTTP (and, for @control scenarios, its control plane) and never imports the
+// mock it is usually run against, so that a bug cannot agree with itself.
+package conformance
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cucumber/godog"
+	"github.com/cucumber/godog/formatters"
+
+	"github.com/ensmock/ensmock/features"
+)
+
+// Config says what to check and how.
+type Config struct {
+	// Endpoint is the base URL of the implementation under test, e.g.
+	// http://127.0.0.1:8080 (a bare host:port means http).
+	Endpoint string
+	// AccessKeyID and AccessKeySecret sign every request; they need full
+	// permission on the ens data-distribution actions.
+	AccessKeyID, AccessKeySecret string
+	// DeniedKeyID and DeniedKeySecret are a pair whose policy lacks
+	// ens:PushApplicationData (NoPermission scenarios).
+	DeniedKeyID, DeniedKeySecret string
+	// AppID, when set, is the application every scenario pushes to (for targets
+	// where applications must exist); by default each scenario uses a fresh one.
+	AppID string
+	// ControlURL is the base URL of an ensmock-compatible control plane
+	// (/_ensmock/...). Without it, @control scenarios are not selected and
+	// waiting is bounded polling instead of advancing the target's clock.
+	ControlURL string
+	// ControlToken is the bearer token of a protected control plane.
+	ControlToken string
+	// Signing is "v1" (HMAC-SHA1, the default) or "v3" (ACS3-HMAC-SHA256).
+	Signing string
+	// Tags selects scenarios: "@a && @b" (or "@a and @b"), "@a,@b" (or
+	// "@a || @b", "@a or @b"), "~@a" (or "not @a", "!@a"); AND binds tighter
+	// than OR; no parentheses. Empty selects every scenario.
+	Tags string
+	// Formats are godog formatters, each "name" (written to Output) or
+	// "name:FILE": pretty, progress, junit, cucumber, events. Default: progress.
+	Formats []string
+	// KnownFailing is a file listing scenario names, one a line (# comments):
+	// a listed scenario that fails is tolerated; one that passes fails the run,
+	// so the list shrinks as the implementation improves.
+	KnownFailing string
+	// Seed orders the scenarios of each feature at random: 0 picks a seed (and
+	// prints it), a negative seed keeps the order of the files.
+	Seed int64
+	// Concurrency is how many scenarios run at once (default 1).
+	Concurrency int
+	// Output receives the formatters without a file and the summary (default os.Stdout).
+	Output io.Writer
+	// HTTPClient reaches the target and the control plane (e.g. an in-process
+	// transport); default a client with a 30 s timeout.
+	HTTPClient *http.Client
+	// PollTimeout bounds each wait for an asynchronous state when there is no
+	// control plane (default 2 minutes).
+	PollTimeout time.Duration
+	// Features replaces the embedded feature files (tests of the runner itself).
+	Features fs.FS
+}
+
+// Outcome of one scenario.
+type Outcome string
+
+// Outcomes.
+const (
+	Passed       Outcome = "passed"
+	Failed       Outcome = "failed"
+	KnownFailing Outcome = "known-failing" // failed, and listed as known to fail: tolerated
+	Fixed        Outcome = "fixed"         // listed as known to fail, but passed: fails the run
+)
+
+// ScenarioResult is the outcome of one scenario.
+type ScenarioResult struct {
+	Name    string
+	Feature string // the feature file
+	Tags    []string
+	Outcome Outcome
+	Error   string // why it failed
+}
+
+// TagCount counts the scenarios carrying one tag by outcome.
+type TagCount struct {
+	Total, Passed, Failed, KnownFailing, Fixed int
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Seed      int64 // the random order's seed (0: the order of the files)
+	Scenarios []ScenarioResult
+	ByTag     map[string]TagCount
+	// UnmatchedKnownFailing lists known-failing names that matched no selected scenario.
+	UnmatchedKnownFailing []string
+	// Passed is true when every selected scenario passed, or failed and is listed
+	// as known to fail, and none listed passed.
+	Passed bool
+}
+
+// Count returns how many scenarios had the outcome.
+func (r Result) Count(o Outcome) int {
+	n := 0
+	for _, s := range r.Scenarios {
+		if s.Outcome == o {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *Config) defaults() error {
+	if c.Endpoint == "" {
+		return errors.New("conformance: no target endpoint (--target / ENS_ENDPOINT)")
+	}
+	c.Endpoint = baseURL(c.Endpoint)
+	if c.ControlURL != "" {
+		c.ControlURL = baseURL(c.ControlURL)
+	}
+	if c.AccessKeyID == "" || c.AccessKeySecret == "" {
+		return errors.New("conformance: AccessKeyID and AccessKeySecret are required")
+	}
+	switch strings.ToLower(c.Signing) {
+	case "", "v1":
+		c.Signing = "v1"
+	case "v3":
+		c.Signing = "v3"
+	default:
+		return fmt.Errorf("conformance: signing %q: want v1 or v3", c.Signing)
+	}
+	if len(c.Formats) == 0 {
+		c.Formats = []string{"progress"}
+	}
+	for _, f := range c.Formats {
+		name, _, _ := strings.Cut(f, ":")
+		if formatters.FindFmt(name) == nil {
+			var names []string
+			for n := range formatters.AvailableFormatters() {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return fmt.Errorf("conformance: format %q: want one of %s, optionally with :FILE", f, strings.Join(names, ", "))
+		}
+	}
+	if c.Concurrency < 1 {
+		c.Concurrency = 1
+	}
+	if c.Output == nil {
+		c.Output = os.Stdout
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if c.PollTimeout <= 0 {
+		c.PollTimeout = 2 * time.Minute
+	}
+	if c.Features == nil {
+		c.Features = features.FS
+	}
+	return nil
+}
+
+var (
+	orWord  = regexp.MustCompile(`\s+or\s+|\s*\|\|\s*`)
+	andWord = regexp.MustCompile(`\s+and\s+`)
+	notWord = regexp.MustCompile(`(^|[\s,&])(?:not\s+|!)`)
+	tagName = regexp.MustCompile(`^~?@[^\s,&~@()]+$`)
+)
+
+// tagFilter turns a tag expression into godog's syntax (OR ",", AND "&&", NOT
+// "~"), checking it, and adds "~@control" to each alternative when there is
+// no control plane.
+func tagFilter(expr string, noControl bool) (string, error) {
+	expr = strings.TrimSpace(expr)
+	if strings.ContainsAny(expr, "()") {
+		return "", fmt.Errorf("conformance: tags %q: parentheses are not supported; write OR of ANDs, e.g. \"@core && ~@xml, @auth\"", expr)
+	}
+	expr = orWord.ReplaceAllString(expr, ",")
+	expr = andWord.ReplaceAllString(expr, "&&")
+	expr = notWord.ReplaceAllString(expr, "$1~")
+	var alts []string
+	if expr != "" {
+		for _, alt := range strings.Split(expr, ",") {
+			var terms []string
+			for _, term := range strings.Split(alt, "&&") {
+				term = strings.TrimSpace(term)
+				if !tagName.MatchString(term) {
+					return "", fmt.Errorf("conformance: tags: %q is not a tag (@name) or a negated tag (~@name)", term)
+				}
+				terms = append(terms, term)
+			}
+			alts = append(alts, strings.Join(terms, " && "))
+		}
+	}
+	if noControl {
+		if len(alts) == 0 {
+			alts = []string{"~@control"}
+		}
+		for i := range alts {
+			if alts[i] != "~@control" {
+				alts[i] += " && ~@control"
+			}
+		}
+	}
+	return strings.Join(alts, ","), nil
+}
+
+func baseURL(s string) string {
+	s = strings.TrimRight(strings.TrimSpace(s), "/")
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	return s
+}
+
+// readKnownFailing reads scenario names, one a line; blank lines and lines
+// starting with # are ignored.
+func readKnownFailing(path string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if path == "" {
+		return out, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("conformance: known-failing list: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out[line] = true
+	}
+	return out, sc.Err()
+}
+
+func randomSeed() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return int64(binary.BigEndian.Uint64(b[:])>>2) + 1
+}
+
+// Run runs the selected scenarios against cfg.Endpoint and reports each
+// outcome. The error is for a run that could not take place (bad
+// configuration, unreachable control plane, no scenario selected); failing
+// scenarios are in the Result, with Passed false.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if err := cfg.defaults(); err != nil {
+		return Result{}, err
+	}
+	known, err := readKnownFailing(cfg.KnownFailing)
+	if err != nil {
+		return Result{}, err
+	}
+	s := &suite{cfg: cfg,
+		main:   credential{cfg.AccessKeyID, cfg.AccessKeySecret},
+		denied: credential{cfg.DeniedKeyID, cfg.DeniedKeySecret},
+		target: &target{endpoint: cfg.Endpoint, http: cfg.HTTPClient, v3: cfg.Signing == "v3"},
+	}
+	tags, err := tagFilter(cfg.Tags, cfg.ControlURL == "")
+	if err != nil {
+		return Result{}, err
+	}
+	if cfg.ControlURL != "" {
+		s.control = &control{base: cfg.ControlURL, token: cfg.ControlToken, http: cfg.HTTPClient}
+		s.clock = &targetClock{ctl: s.control}
+		if err := s.clock.sync(ctx); err != nil {
+			return Result{}, fmt.Errorf("conformance: reading the target's clock: %w", err)
+		}
+		s.target.clock = s.clock
+	} else {
+		fmt.Fprintln(cfg.Output, "conformance: no control URL: @control scenarios are not selected, and waits poll the target")
+	}
+
+	seed := cfg.Seed
+	switch {
+	case seed == 0:
+		seed = randomSeed()
+	case seed < 0:
+		seed = 0
+	}
+	if seed != 0 {
+		fmt.Fprintf(cfg.Output, "conformance: scenarios in random order, seed %d (--seed %d repeats it)\n", seed, seed)
+	}
+
+	rec := &recorder{known: known}
+	opts := godog.Options{
+		Format:         strings.Join(cfg.Formats, ","),
+		Output:         cfg.Output,
+		Tags:           tags,
+		Randomize:      seed,
+		Concurrency:    cfg.Concurrency,
+		Strict:         true,
+		NoColors:       true,
+		FS:             cfg.Features,
+		Paths:          []string{"."},
+		DefaultContext: ctx,
+	}
+	status := godog.TestSuite{
+		Name: "ensmock-conformance",
+		ScenarioInitializer: func(sc *godog.ScenarioContext) {
+			// godog calls this once per scenario: each gets its own world.
+			w := s.newWorld(ctx)
+			sc.Before(func(c context.Context, _ *godog.Scenario) (context.Context, error) {
+				w.ctx = c
+				return c, nil
+			})
+			w.steps(sc)
+			sc.After(func(c context.Context, p *godog.Scenario, err error) (context.Context, error) {
+				w.cleanup()
+				rec.record(p, err)
+				return c, nil
+			})
+		},
+		Options: &opts,
+	}.Run()
+	if status == 2 {
+		return Result{}, errors.New("conformance: godog refused the options (see its message above)")
+	}
+	res := rec.result(seed)
+	if len(res.Scenarios) == 0 {
+		return res, fmt.Errorf("conformance: no scenario matches the tags %q", tags)
+	}
+	printSummary(cfg.Output, res)
+	return res, nil
+}
+
+// cleanup removes what a scenario left on the control plane.
+func (w *world) cleanup() {
+	if w.s.control == nil || len(w.faults) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, id := range w.faults {
+		_ = w.s.control.removeFault(ctx, id)
+	}
+	w.faults = nil
+}
+
+// recorder collects the outcome of each scenario from the After hook.
+type recorder struct {
+	known map[string]bool
+	mu    sync.Mutex
+	out   []ScenarioResult
+}
+
+func (r *recorder) record(p *godog.Scenario, err error) {
+	res := ScenarioResult{Name: p.Name, Feature: p.Uri, Outcome: Passed}
+	for _, t := range p.Tags {
+		res.Tags = append(res.Tags, t.Name)
+	}
+	if err != nil && !errors.Is(err, godog.ErrSkip) {
+		res.Outcome, res.Error = Failed, err.Error()
+	}
+	switch {
+	case r.known[p.Name] && res.Outcome == Failed:
+		res.Outcome = KnownFailing
+	case r.known[p.Name]:
+		res.Outcome = Fixed
+		res.Error = "listed as known to fail, but it passed: remove it from the known-failing list"
+	}
+	r.mu.Lock()
+	r.out = append(r.out, res)
+	r.mu.Unlock()
+}
+
+func (r *recorder) result(seed int64) Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res := Result{Seed: seed, Scenarios: append([]ScenarioResult(nil), r.out...), ByTag: map[string]TagCount{}, Passed: true}
+	sort.SliceStable(res.Scenarios, func(i, j int) bool {
+		a, b := res.Scenarios[i], res.Scenarios[j]
+		if a.Feature != b.Feature {
+			return a.Feature < b.Feature
+		}
+		return a.Name < b.Name
+	})
+	seen := map[string]bool{}
+	for _, s := range res.Scenarios {
+		seen[s.Name] = true
+		if s.Outcome == Failed || s.Outcome == Fixed {
+			res.Passed = false
+		}
+		for _, t := range s.Tags {
+			c := res.ByTag[t]
+			c.Total++
+			switch s.Outcome {
+			case Passed:
+				c.Passed++
+			case Failed:
+				c.Failed++
+			case KnownFailing:
+				c.KnownFailing++
+			case Fixed:
+				c.Fixed++
+			}
+			res.ByTag[t] = c
+		}
+	}
+	for name := range r.known {
+		if !seen[name] {
+			res.UnmatchedKnownFailing = append(res.UnmatchedKnownFailing, name)
+		}
+	}
+	sort.Strings(res.UnmatchedKnownFailing)
+	if len(res.Scenarios) == 0 {
+		res.Passed = false
+	}
+	return res
+}
+
+// printSummary writes the outcome by tag, and what failed.
+func printSummary(w io.Writer, res Result) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "\nconformance: %d scenarios: %d passed, %d failed, %d known failing, %d fixed",
+		len(res.Scenarios), res.Count(Passed), res.Count(Failed), res.Count(KnownFailing), res.Count(Fixed))
+	if res.Seed != 0 {
+		fmt.Fprintf(&b, " (seed %d)", res.Seed)
+	}
+	b.WriteString("\n\n")
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "tag\tscenarios\tpassed\tfailed\tknown failing\tfixed")
+	tags := make([]string, 0, len(res.ByTag))
+	for t := range res.ByTag {
+		tags = append(tags, t)
+	}
+	sort.Strings(tags)
+	for _, t := range tags {
+		c := res.ByTag[t]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", t, c.Total, c.Passed, c.Failed, c.KnownFailing, c.Fixed)
+	}
+	_ = tw.Flush()
+	var bad []ScenarioResult
+	for _, s := range res.Scenarios {
+		if s.Outcome == Failed || s.Outcome == Fixed {
+			bad = append(bad, s)
+		}
+	}
+	if len(bad) > 0 {
+		b.WriteString("\nfailed:\n")
+		for _, s := range bad {
+			first, _, _ := strings.Cut(s.Error, "\n")
+			fmt.Fprintf(&b, "  %s: %s\n    %s\n", s.Feature, s.Name, first)
+		}
+	}
+	for _, n := range res.UnmatchedKnownFailing {
+		fmt.Fprintf(&b, "note: the known-failing entry %q matches no selected scenario\n", n)
+	}
+	if res.Passed {
+		b.WriteString("\nconformance: PASS\n")
+	} else {
+		b.WriteString("\nconformance: FAIL\n")
+	}
+	_, _ = w.Write(b.Bytes())
+}

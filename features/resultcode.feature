@@ -1,0 +1,102 @@
+@resultcode
+Feature: ResultCode tells what a push did
+  The official enumeration: 0 the push operation is successful; 100 already performed and the
+  file is pushed; 200 already performed and the file is still being pushed to some file servers;
+  300 the push failed and must be triggered again (ResultDescrip says why). There is one
+  PushResult per data file, and DescribeDataPushResult reports the same state per edge node.
+
+  Background:
+    Given a fresh application
+
+  @core
+  Scenario: a fresh push answers ResultCode 0
+    When I push "app01" version "1.0"
+    Then the request succeeds
+    And the ResultCode of "app01" is 0
+
+  @core
+  Scenario: one result per data file, in order, with Name and Version echoed
+    When I push the data files:
+      | name  | version | size |
+      | app03 | 2.0     | 100  |
+      | app01 | 1.0     | 200  |
+      | app02 | 1.1     | 300  |
+      | app01 | 1.1     | 400  |
+    Then the request succeeds
+    And there is one push result per data file, in order
+    And every ResultCode is 0
+
+  @core
+  Scenario: pushing again while file servers are still pushing answers 200
+    When I push "huge" version "1.0" of 1 TB
+    Then the ResultCode of "huge" is 0
+    When I push "huge" version "1.0" again
+    Then the ResultCode of "huge" is 200
+
+  @core
+  Scenario: pushing again once every file server holds the data answers 100
+    When I push "app01" version "1.0"
+    And "app01" version "1.0" has been pushed to every target file server
+    And I push "app01" version "1.0" again
+    Then the ResultCode of "app01" is 100
+
+  @core
+  Scenario: push results agree with DescribeDataPushResult
+    When I push the data files:
+      | name  | version | size |
+      | huge  | 1.0     | 1 TB |
+      | small | 1.0     | 1 KB |
+    Then every ResultCode is 0
+    And "huge" version "1.0" is PUSHING in every region it is described in
+    When "small" version "1.0" has been pushed to every target file server
+    Then "huge" version "1.0" is PUSHING in every region it is described in
+    When I push the data files:
+      | name  | version | size |
+      | huge  | 1.0     | 1 TB |
+      | small | 1.0     | 1 KB |
+    Then the push results are:
+      | name  | version | ResultCode |
+      | huge  | 1.0     | 200        |
+      | small | 1.0     | 100        |
+
+  @core
+  Scenario: a new version of a pushed data file is a new push
+    When I push "app01" version "1.0"
+    And "app01" version "1.0" has been pushed to every target file server
+    And I push the data files:
+      | name  | version |
+      | app01 | 1.0     |
+      | app01 | 2.0     |
+    Then the push results are:
+      | name  | version | ResultCode |
+      | app01 | 1.0     | 100        |
+      | app01 | 2.0     | 0          |
+
+  @extended
+  Scenario: a data file whose transfer outlasts its own timeout fails and can be pushed again
+    ensmock: the per-file "timeout" is in seconds, and a replica that would take longer fails.
+
+    When I push the data files:
+      | name  | version | size | timeout |
+      | app01 | 1.0     | 1 GB | 1       |
+    Then the ResultCode of "app01" is 0
+    When "app01" version "1.0" has finished pushing
+    Then "app01" version "1.0" is FAILED in every region it is described in
+    When I push "app01" version "1.0" again
+    Then the ResultCode of "app01" is 0
+
+  @extended @control
+  Scenario: a push that cannot start answers 300, and the retry 0
+    Given the target's regions are known
+    And the region "{region1}" is down for "app01"
+    When I push "app01" version "1.0" with the push strategy:
+      """
+      {"name":"ScheduleToRegionId","parameters":{"operator":"In","values":["{region1}"]}}
+      """
+    Then the ResultCode of "app01" is 300
+    And the ResultDescrip of "app01" is not empty
+    When the region fault is removed
+    And I push "app01" version "1.0" again
+    Then the ResultCode of "app01" is 0
+    When "app01" version "1.0" has been pushed to every target file server
+    Then "app01" version "1.0" is described in exactly the regions "{region1}"

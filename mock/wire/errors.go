@@ -86,7 +86,7 @@ func SignatureDoesNotMatch(stringToSign string) *Error {
 // Known returns the catalogue entry for a code (used by fault injection to send
 // "any code" with its usual status and message); ok is false for unknown codes.
 func Known(code string) (e *Error, ok bool) {
-	for _, k := range []*Error{NoPermission, InvalidAccessKeyIDNotFound, IncompleteSignature, SignatureNonceUsed,
+	for _, k := range []*Error{NoPermission, InvalidAccessKeyIDNotFound, InvalidSecurityToken, IncompleteSignature, SignatureNonceUsed,
 		InvalidTimeStampExpired, InvalidTimeStampFormat, InvalidSignatureMethod, UnsupportedHTTPMethod,
 		InvalidActionNotFound, InvalidVersion, Throttling, ThrottlingUser, ThrottlingAPI, InternalError, ServiceUnavailable} {
 		if k.Code == code {

@@ -448,3 +448,24 @@ func TestDownloadURLAndBytes(t *testing.T) {
 		t.Fatalf("expired link: %d", resp.StatusCode)
 	}
 }
+
+// A response that does not match the spec never reaches a test unnoticed: inside
+// test binaries the mock validates each JSON response and answers 500 instead.
+func TestResponsesAreCheckedAgainstTheSpec(t *testing.T) {
+	loose := bytes.Replace(spec.YAML, []byte("enum: [0, 100, 200, 300]"), []byte("enum: [100, 200, 300]"), 1)
+	if bytes.Equal(loose, spec.YAML) {
+		t.Fatal("the spec has no ResultCode enum 'enum: [0, 100, 200, 300]' to change; update this test")
+	}
+	h := newHarness(t, func(o *mock.Options) { o.Spec = loose })
+	p := call("PushApplicationData", "AppId", app, "Data", data("a"))
+	req, _ := http.NewRequest("GET", "http://ens.test/?"+p.Encode(), nil)
+	resp, err := h.srv.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 500 || !strings.Contains(string(b), `"Code":"InternalError"`) ||
+		!strings.Contains(resp.Header.Get("X-Ensmock-Detail"), "does not match spec/ens.yaml") {
+		t.Fatalf("%d %s %q", resp.StatusCode, b, resp.Header.Get("X-Ensmock-Detail"))
+	}
+}

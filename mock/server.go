@@ -86,6 +86,12 @@ type Options struct {
 	// answers only /_ensmock/health there): serve ControlHandler() elsewhere.
 	ControlSeparate bool
 
+	// CheckResponses validates every JSON response against the spec before it is
+	// sent (a mismatch answers 500 InternalError). Always on inside test binaries
+	// unless SkipResponseCheck is set (benchmarks measure the production path).
+	CheckResponses    bool
+	SkipResponseCheck bool
+
 	// Logger receives structured logs; default: discard.
 	Logger *slog.Logger
 }
@@ -209,7 +215,11 @@ func newServer(opts Options) (*Server, error) {
 		mux.Handle(control.Prefix, s.control)
 	}
 	mux.HandleFunc("/file/", s.serveDownload)
-	mux.HandleFunc("/", s.serveAPI)
+	if s.checkResponses() {
+		mux.HandleFunc("/", s.checked(s.serveAPI))
+	} else {
+		mux.HandleFunc("/", s.serveAPI)
+	}
 	s.handler = mux
 	return s, nil
 }

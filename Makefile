@@ -68,3 +68,28 @@ docker-test:
 bench-startup:
 	$(GO) test -run='^$$' -bench=Startup -benchtime=5x ./ensmocktc/
 # ---- end of issue #6 block -----------------------------------------------------
+
+# ---- performance and robustness (issue #7) -----------------------------------
+# bench-load: vegeta against the mock and a bare net/http floor, each in a child
+# process on 127.0.0.1; prints a table and PASS/FAIL against the targets in
+# docs/performance.md. SOAK is the full-load time before the RSS reading.
+SOAK ?= 60s
+
+.PHONY: bench-load bench-scale bench-startup-binary soak
+
+## bench-load: throughput, CPU/request, p99 at 200 req/s, RSS (bench/load; SOAK=60s)
+bench-load:
+	$(GO) run ./bench/load -soak $(SOAK)
+
+## bench-scale: 100,000 data files x 10 file servers: memory per replica, Describe latency
+bench-scale:
+	$(GO) test -run='^$$' -bench=Scale -benchtime=200x ./mock/engine/
+
+## bench-startup-binary: start bin/ensmock N times, time to a healthy /_ensmock/health (min/median)
+bench-startup-binary:
+	$(GO) run ./bench/startup -n 21
+
+## soak: the long soak test (mixed traffic for 3 minutes, goroutine and heap checks)
+soak:
+	$(GO) test -race -count=1 -run='^TestSoak$$' -soak=3m -timeout=15m ./mock/
+# ---- end of issue #7 block ---------------------------------------------------

@@ -5,7 +5,10 @@ import (
 	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/base64"
+	"hash"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -46,11 +49,40 @@ func V1Signature(stringToSign, secret string) string {
 }
 
 func v1MAC(dst, stringToSign []byte, secret string) []byte {
+	pool := v1Pool(secret)
+	m := pool.Get().(hash.Hash)
+	m.Reset()
+	m.Write(stringToSign)
+	dst = m.Sum(dst)
+	pool.Put(m)
+	return dst
+}
+
+// v1Pools caches keyed HMAC-SHA1 states per secret (hmac.New costs two
+// SHA-1 block computations and several allocations). A server has a handful
+// of secrets; beyond maxPooledSecrets a secret gets a one-off pool.
+var (
+	v1Pools      sync.Map // secret -> *sync.Pool of hash.Hash
+	v1PoolsCount atomic.Int32
+)
+
+const maxPooledSecrets = 256
+
+func v1Pool(secret string) *sync.Pool {
+	if p, ok := v1Pools.Load(secret); ok {
+		return p.(*sync.Pool)
+	}
 	key := make([]byte, 0, len(secret)+1)
 	key = append(append(key, secret...), '&')
-	m := hmac.New(sha1.New, key)
-	m.Write(stringToSign)
-	return m.Sum(dst)
+	p := &sync.Pool{New: func() any { return hmac.New(sha1.New, key) }}
+	if v1PoolsCount.Load() >= maxPooledSecrets {
+		return p
+	}
+	if q, loaded := v1Pools.LoadOrStore(secret, p); loaded {
+		return q.(*sync.Pool)
+	}
+	v1PoolsCount.Add(1)
+	return p
 }
 
 // SignV1 sets AccessKeyId, SignatureMethod=HMAC-SHA1, SignatureVersion=1.0,

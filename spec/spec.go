@@ -28,6 +28,13 @@ var (
 	loadErr  error
 )
 
+// The embedded document is parsed in the background as soon as the package is
+// initialised: a process that serves it (ensmock serve) overlaps the ~3 ms of
+// parsing with the rest of its start-up (other packages' init, flag parsing,
+// the listener) instead of paying it on the path to the first healthy answer.
+// Load waits for that parse (sync.Once) rather than starting another.
+func init() { go func() { _, _ = Load() }() }
+
 // Load parses and validates the embedded document once (sync.Once) and returns it; callers must not modify it.
 func Load() (*openapi3.T, error) {
 	loadOnce.Do(func() {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"sort"
 	"strings"
 	"sync"
@@ -129,7 +128,10 @@ type app struct {
 	id      string
 	created int64
 	files   map[fileKey]*file
-	order   []*file // by first push
+	order   []*file            // by first push
+	meta    []fileMeta         // meta[i] summarises order[i] for Describe (scan.go)
+	byName  map[string][]int32 // positions in order, by data file name
+	verID   map[string]uint32  // interned versions, for fileMeta.version
 }
 
 type fileKey struct{ name, version string }
@@ -138,6 +140,7 @@ type file struct {
 	DataFile
 	created  int64 // unix nanos of first push
 	attempts uint16
+	pos      int32 // index in app.order
 	blob     *Blob
 	replicas []replica // in server order of first start
 }
@@ -346,13 +349,14 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 		if rec == nil {
 			rec = &file{DataFile: f, created: now}
 			p.files[k] = rec
-			p.order = append(p.order, rec)
+			p.addFile(rec)
 		}
 		if rec.blob == nil {
 			rec.blob = blobs[k]
 		}
 		rec.attempts++
 		e.start(rec, pc, now)
+		p.touch(e.ix, rec)
 		res.Code, res.Descrip = CodeStarted, "success"
 	}
 	return out, nil
@@ -406,6 +410,9 @@ func (e *Engine) start(rec *file, pc PushContext, now int64) {
 	if rec.blob != nil {
 		size = int64(len(rec.blob.Data))
 	}
+	if rec.replicas == nil {
+		rec.replicas = make([]replica, 0, len(pc.Targets))
+	}
 	for _, s := range pc.Targets {
 		plan := ReplicaPlan{Duration: e.transfer(rec, s, size)}
 		if rec.blob != nil && rec.blob.Fail != "" {
@@ -438,9 +445,7 @@ func (e *Engine) transfer(rec *file, s Server, size int64) time.Duration {
 	if e.cfg.Jitter == 0 {
 		return d
 	}
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%d\x00%s\x00%s\x00%s\x00%d", e.cfg.Seed, rec.Name, rec.Version, s.ID, rec.attempts)
-	u := float64(h.Sum64()%2001)/1000 - 1 // [-1, 1]
+	u := float64(jitterHash(e.cfg.Seed, rec.Name, rec.Version, s.ID, rec.attempts)%2001)/1000 - 1 // [-1, 1]
 	return time.Duration(float64(d) * (1 + e.cfg.Jitter*u))
 }
 
@@ -512,18 +517,13 @@ func (e *Engine) Describe(acct string, q DescribeQuery) (DescribeResult, error) 
 		from = (res.PageNumber - 1) * q.PageSize
 		to = from + q.PageSize
 	}
-	for _, f := range p.order {
-		if (names != nil && !names[f.Name]) || (versions != nil && !versions[f.Version]) ||
-			f.created < minN || f.created > maxN {
-			continue
+	page, total := e.compileFilter(names, versions, regions, minN, maxN).scan(e.ix, p, from, to)
+	res.Total = total
+	if len(page) > 0 {
+		res.Files = make([]FileStatus, len(page))
+		for i, f := range page {
+			res.Files[i] = e.fileStatus(f, regions, now)
 		}
-		if regions != nil && !f.inRegions(e.ix, regions) {
-			continue
-		}
-		if res.Total >= from && (to < 0 || res.Total < to) {
-			res.Files = append(res.Files, e.fileStatus(f, regions, now))
-		}
-		res.Total++
 	}
 	return res, nil
 }
@@ -551,53 +551,9 @@ func (f *file) inRegions(ix *index, regions map[string]bool) bool {
 var statusOrder = []string{StatusSuccess, StatusFailed, StatusPushing}
 
 // fileStatus aggregates replicas per region: PUSHING if any server of the region
-// is pushing, else FAILED if any failed, else SUCCESS.
+// is pushing, else FAILED if any failed, else SUCCESS. (See fileStatusInto in scan.go.)
 func (e *Engine) fileStatus(f *file, regions map[string]bool, now int64) FileStatus {
-	type agg struct {
-		status        string
-		start, update int64
-		descrip       string
-	}
-	byRegion := map[string]*agg{}
-	var order []string
-	for i := range f.replicas {
-		r := &f.replicas[i]
-		region := e.ix.servers[r.server].Region
-		if regions != nil && !regions[region] {
-			continue
-		}
-		st := r.status(now)
-		upd := r.start
-		if st != StatusPushing {
-			upd = r.done
-		}
-		g := byRegion[region]
-		if g == nil {
-			g = &agg{status: st, start: r.start, update: upd, descrip: r.descrip(now)}
-			byRegion[region] = g
-			order = append(order, region)
-			continue
-		}
-		g.start = min(g.start, r.start)
-		g.update = max(g.update, upd)
-		if rank(st) > rank(g.status) {
-			g.status, g.descrip = st, r.descrip(now)
-		}
-	}
-	sort.Strings(order)
-	fs := FileStatus{Name: f.Name, Version: f.Version}
-	for _, st := range statusOrder {
-		var group []RegionStatus
-		for _, region := range order {
-			if g := byRegion[region]; g.status == st {
-				group = append(group, RegionStatus{RegionID: region, Start: time.Unix(0, g.start).UTC(), Update: time.Unix(0, g.update).UTC(), Descrip: g.descrip})
-			}
-		}
-		if group != nil {
-			fs.Stats = append(fs.Stats, StatusStat{Status: st, Regions: group})
-		}
-	}
-	return fs
+	return e.fileStatusInto(f, regions, now)
 }
 
 func rank(status string) int {

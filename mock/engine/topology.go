@@ -43,6 +43,9 @@ type index struct {
 	servers  []Server
 	byRegion map[string][]int
 	regions  []string // sorted
+	// regionBit[server] is 1<<(index of its region in regions), 0 beyond 64 regions.
+	regionBit   []uint64
+	regionBitOf map[string]uint64
 }
 
 func compile(t Topology) (*index, error) {
@@ -76,6 +79,16 @@ func compile(t Topology) (*index, error) {
 		return nil, fmt.Errorf("topology: more than 65535 file servers")
 	}
 	sort.Strings(ix.regions)
+	ix.regionBitOf = map[string]uint64{}
+	for i, r := range ix.regions {
+		if i < 64 {
+			ix.regionBitOf[r] = 1 << i
+		}
+	}
+	ix.regionBit = make([]uint64, len(ix.servers))
+	for i, s := range ix.servers {
+		ix.regionBit[i] = ix.regionBitOf[s.Region]
+	}
 	return ix, nil
 }
 

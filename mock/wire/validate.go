@@ -101,6 +101,9 @@ func (v *Validator) Validate(ctx context.Context, action string, params url.Valu
 		if param.In != openapi3.ParameterInQuery {
 			continue
 		}
+		if _, sent := params[param.Name]; !sent && !param.Required {
+			continue // nothing to check (defaults are not set: SkipSettingDefaults)
+		}
 		err := openapi3filter.ValidateParameter(ctx, in, param)
 		if err == nil {
 			continue

@@ -6,7 +6,6 @@ package wire
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"io"
@@ -77,17 +76,18 @@ func NewRequestID() string {
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
+	const upper = "0123456789ABCDEF"
 	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return strings.ToUpper(string(s[:]))
+	j := 0
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			s[j] = '-'
+			j++
+		}
+		s[j], s[j+1] = upper[c>>4], upper[c&15]
+		j += 2
+	}
+	return string(s[:])
 }
 
 // Decode reads an RPC request. On error the returned Request still carries the
@@ -135,7 +135,7 @@ func Decode(r *http.Request, lim Limits) (*Request, *Error) {
 		}
 	}
 	if f := req.Get("Format"); f != "" {
-		if _, ok := formatOf(url.Values{"Format": {f}}); !ok {
+		if !strings.EqualFold(f, "JSON") && !strings.EqualFold(f, "XML") {
 			return req, InvalidParameter("Format").WithDetail("Format %q: want JSON or XML", f)
 		}
 	}

@@ -1,0 +1,268 @@
+package engine
+
+import (
+	"hash/maphash"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// The Describe scan. An app keeps, next to its files in order of first push, a
+// compact summary of each (fileMeta, 24 bytes) so that filtering 100,000 files
+// reads a few megabytes sequentially instead of chasing a pointer per file.
+
+// fileMeta summarises p.order[i] for the Describe filters.
+type fileMeta struct {
+	created  int64  // unix nanos of first push
+	name     uint32 // hash of the name (a hint: equal strings are confirmed)
+	version  uint32 // the version's id in app.verID (exact)
+	regions  uint64 // bit regionBit(r) set when a replica is in region r
+	overflow bool   // a replica is in a region beyond bit 63: check the replicas
+}
+
+var hashSeed = maphash.MakeSeed()
+
+func hash32(s string) uint32 {
+	h := maphash.String(hashSeed, s)
+	return uint32(h) ^ uint32(h>>32)
+}
+
+// addFile appends rec to the app's order and summary.
+func (p *app) addFile(rec *file) {
+	rec.pos = int32(len(p.order))
+	p.order = append(p.order, rec)
+	if p.byName == nil {
+		p.byName, p.verID = map[string][]int32{}, map[string]uint32{}
+	}
+	v, ok := p.verID[rec.Version]
+	if !ok {
+		v = uint32(len(p.verID))
+		p.verID[rec.Version] = v
+	}
+	p.meta = append(p.meta, fileMeta{created: rec.created, name: hash32(rec.Name), version: v})
+	p.byName[rec.Name] = append(p.byName[rec.Name], rec.pos)
+}
+
+// touch refreshes the region summary of rec after replicas were started.
+func (p *app) touch(ix *index, rec *file) {
+	m := &p.meta[rec.pos]
+	for i := range rec.replicas {
+		b := ix.regionBit[rec.replicas[i].server]
+		if b == 0 {
+			m.overflow = true
+		}
+		m.regions |= b
+	}
+}
+
+// filter is a compiled DescribeQuery.
+type filter struct {
+	names, versions map[string]bool
+	nameH, verH     []uint32
+	regions         map[string]bool
+	regionMask      uint64
+	minN, maxN      int64
+}
+
+func hashes(m map[string]bool) []uint32 {
+	out := make([]uint32, 0, len(m))
+	for s := range m {
+		out = append(out, hash32(s))
+	}
+	return out
+}
+
+func hasHash(hs []uint32, h uint32) bool {
+	for _, x := range hs {
+		if x == h {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) compileFilter(names, versions, regions map[string]bool, minN, maxN int64) *filter {
+	f := &filter{names: names, versions: versions, regions: regions, minN: minN, maxN: maxN}
+	if names != nil {
+		f.nameH = hashes(names)
+	}
+	for r := range regions {
+		f.regionMask |= e.ix.regionBitOf[r]
+	}
+	return f
+}
+
+// bind resolves the versions of f to p's version ids.
+func (f *filter) bind(p *app) {
+	if f.versions == nil {
+		return
+	}
+	f.verH = []uint32{}
+	for v := range f.versions {
+		if id, ok := p.verID[v]; ok {
+			f.verH = append(f.verH, id)
+		}
+	}
+}
+
+// match reports whether file i of p passes f, reading p.order[i] only when the
+// summary cannot decide.
+func (f *filter) match(ix *index, p *app, i int) bool {
+	m := &p.meta[i]
+	if m.created < f.minN || m.created > f.maxN {
+		return false
+	}
+	if f.nameH != nil && !hasHash(f.nameH, m.name) {
+		return false
+	}
+	if f.versions != nil && !hasHash(f.verH, m.version) {
+		return false
+	}
+	if f.regions != nil && m.regions&f.regionMask == 0 && !m.overflow {
+		return false
+	}
+	if f.names == nil && (f.regions == nil || (m.regions&f.regionMask != 0)) {
+		return true
+	}
+	rec := p.order[i]
+	return (f.names == nil || f.names[rec.Name]) &&
+		(f.regions == nil || m.regions&f.regionMask != 0 || rec.inRegions(ix, f.regions))
+}
+
+// unfiltered reports whether f selects every file.
+func (f *filter) unfiltered() bool {
+	return f.names == nil && f.versions == nil && f.regions == nil && f.minN == 0 && f.maxN == 1<<63-1
+}
+
+// scan returns the files of p selected by f in [from, to) (to < 0: no bound)
+// and how many files f selects in all.
+func (f *filter) scan(ix *index, p *app, from, to int) (page []*file, total int) {
+	if f.unfiltered() {
+		total = len(p.order)
+		hi := total
+		if to >= 0 && to < hi {
+			hi = to
+		}
+		if from < hi {
+			page = p.order[from:hi]
+		}
+		return page, total
+	}
+	f.bind(p)
+	visit := func(i int) {
+		if !f.match(ix, p, i) {
+			return
+		}
+		if total >= from && (to < 0 || total < to) {
+			page = append(page, p.order[i])
+		}
+		total++
+	}
+	if f.names != nil && len(f.names) <= 1024 {
+		// only the files of the named names can match: visit those, in order
+		var pos []int32
+		for n := range f.names {
+			pos = append(pos, p.byName[n]...)
+		}
+		slices.Sort(pos)
+		for _, i := range pos {
+			visit(int(i))
+		}
+		return page, total
+	}
+	for i := range p.meta {
+		visit(i)
+	}
+	return page, total
+}
+
+// jitterHash is FNV-64a of "seed\x00name\x00version\x00server\x00attempt" (the
+// decimal numbers as fmt's %d writes them), without fmt or an allocation.
+func jitterHash(seed uint64, name, version, server string, attempt uint16) uint64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	str := func(s string) {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= prime
+		}
+	}
+	var num [20]byte
+	str(string(strconv.AppendUint(num[:0], seed, 10)))
+	str("\x00")
+	str(name)
+	str("\x00")
+	str(version)
+	str("\x00")
+	str(server)
+	str("\x00")
+	str(string(strconv.AppendUint(num[:0], uint64(attempt), 10)))
+	return h
+}
+
+// regionAgg is one region's aggregate of a file's replicas.
+type regionAgg struct {
+	region        string
+	status        string
+	start, update int64
+	descrip       string
+}
+
+// fileStatusInto aggregates f's replicas per region without a map: a file has
+// replicas on a handful of regions, so a small slice searched linearly is faster.
+// The groups share one backing array of RegionStatus.
+func (e *Engine) fileStatusInto(f *file, regions map[string]bool, now int64) FileStatus {
+	var stack [16]regionAgg
+	aggs := stack[:0]
+	for i := range f.replicas {
+		r := &f.replicas[i]
+		region := e.ix.servers[r.server].Region
+		if regions != nil && !regions[region] {
+			continue
+		}
+		st := r.status(now)
+		upd := r.start
+		if st != StatusPushing {
+			upd = r.done
+		}
+		var g *regionAgg
+		for j := range aggs {
+			if aggs[j].region == region {
+				g = &aggs[j]
+				break
+			}
+		}
+		if g == nil {
+			aggs = append(aggs, regionAgg{region: region, status: st, start: r.start, update: upd, descrip: r.descrip(now)})
+			continue
+		}
+		g.start = min(g.start, r.start)
+		g.update = max(g.update, upd)
+		if rank(st) > rank(g.status) {
+			g.status, g.descrip = st, r.descrip(now)
+		}
+	}
+	// insertion sort by region id: few elements
+	for i := 1; i < len(aggs); i++ {
+		for j := i; j > 0 && aggs[j].region < aggs[j-1].region; j-- {
+			aggs[j], aggs[j-1] = aggs[j-1], aggs[j]
+		}
+	}
+	fs := FileStatus{Name: f.Name, Version: f.Version}
+	if len(aggs) == 0 {
+		return fs
+	}
+	all := make([]RegionStatus, 0, len(aggs))
+	for _, st := range statusOrder {
+		from := len(all)
+		for j := range aggs {
+			if g := &aggs[j]; g.status == st {
+				all = append(all, RegionStatus{RegionID: g.region, Start: time.Unix(0, g.start).UTC(), Update: time.Unix(0, g.update).UTC(), Descrip: g.descrip})
+			}
+		}
+		if len(all) > from {
+			fs.Stats = append(fs.Stats, StatusStat{Status: st, Regions: all[from:len(all):len(all)]})
+		}
+	}
+	return fs
+}

@@ -46,6 +46,8 @@ type exchange struct {
 	Err        error  // transport error: no response
 	Format     string // the format the request asked for
 
+	call   *call  // what was signed, to sign it afresh (see replay)
+	epoch  uint64 // the target clock's epoch when it was signed
 	parsed bool
 	body   *body
 }
@@ -187,15 +189,17 @@ func (t *target) build(c call) (method, rawURL string, h http.Header, body []byt
 func (t *target) do(ctx context.Context, c call) *exchange {
 	for attempt := 0; ; attempt++ {
 		var ex *exchange
+		var epoch uint64
 		if t.clock != nil {
 			t.clock.mu.RLock()
+			epoch = t.clock.epoch
 		}
 		method, u, h, body := t.build(c)
 		ex = t.send(ctx, method, u, h, body)
 		if t.clock != nil {
 			t.clock.mu.RUnlock()
 		}
-		ex.Format = c.Format
+		ex.Format, ex.call, ex.epoch = c.Format, &c, epoch
 		if t.clock == nil || c.Skew != 0 || attempt > 0 || ex.Err != nil || ex.Body().Code() != "InvalidTimeStamp.Expired" {
 			return ex
 		}
@@ -206,7 +210,20 @@ func (t *target) do(ctx context.Context, c call) *exchange {
 }
 
 // replay sends exactly the request of ex again (same signature, nonce and time).
+// When the target's clock was advanced since ex was signed (by a concurrent
+// scenario), ex's timestamp may have left the ±15 minute window: the request is
+// then signed and sent afresh, and that one replayed, with no advance between.
 func (t *target) replay(ctx context.Context, ex *exchange) *exchange {
+	if t.clock != nil {
+		t.clock.mu.RLock()
+		defer t.clock.mu.RUnlock()
+		if ex.call != nil && ex.epoch != t.clock.epoch {
+			method, u, h, body := t.build(*ex.call)
+			fresh := t.send(ctx, method, u, h, body)
+			fresh.Format, fresh.call, fresh.epoch = ex.Format, ex.call, t.clock.epoch
+			ex = fresh
+		}
+	}
 	out := t.send(ctx, ex.Method, ex.URL, ex.ReqHeader.Clone(), ex.ReqBody)
 	out.Format = ex.Format
 	return out

@@ -69,8 +69,9 @@ type clockState struct {
 // holds it for writing, so that no request of this run is signed before an
 // advance and checked after it.
 type targetClock struct {
-	ctl *control
-	mu  sync.RWMutex
+	ctl   *control
+	mu    sync.RWMutex
+	epoch uint64 // advances made by this run; written with mu held for writing
 
 	smu   sync.Mutex
 	state clockState
@@ -117,6 +118,7 @@ func (c *targetClock) advance(ctx context.Context, d time.Duration) error {
 	if err := c.ctl.do(ctx, http.MethodPost, "/_ensmock/clock/advance", map[string]string{"by": d.String()}, nil); err != nil {
 		return err
 	}
+	c.epoch++
 	return c.sync(ctx)
 }
 

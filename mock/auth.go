@@ -21,6 +21,8 @@ type Credential struct {
 	// SecurityToken, when set, makes this an STS credential: every request must
 	// carry this token (SecurityToken / x-acs-security-token).
 	SecurityToken string `json:"securityToken,omitempty" yaml:"securityToken,omitempty"`
+
+	allowed map[string]bool // allows, precomputed per action by the server
 }
 
 // DefaultCredentials are the pair of the published signature vectors, with full
@@ -34,6 +36,9 @@ func DefaultCredentials() []Credential {
 
 // allows reports whether the credential's policy grants "ens:<action>".
 func (c *Credential) allows(action string) bool {
+	if ok, known := c.allowed[action]; known {
+		return ok
+	}
 	want := "ens:" + action
 	for _, p := range c.Allow {
 		if ok, _ := path.Match(p, want); ok {
@@ -70,6 +75,17 @@ func newAuthenticator(off bool, creds []Credential, now func() time.Time, nonceC
 		a.creds[c.AccessKeyID] = &c
 	}
 	return a
+}
+
+// precompute evaluates every credential's policy for the actions once, so the
+// request path does no pattern matching.
+func (a *authenticator) precompute(actions []string) {
+	for _, c := range a.creds {
+		c.allowed = make(map[string]bool, len(actions))
+		for _, act := range actions {
+			c.allowed[act] = c.allows(act)
+		}
+	}
 }
 
 // DefaultAccount owns the state of requests without a known credential when auth is off.
@@ -192,15 +208,28 @@ func checkToken(cred *Credential, token string) *wire.Error {
 }
 
 func (a *authenticator) useNonce(keyID, nonce string) *wire.Error {
-	if !a.nonces.use(keyID+"\x00"+nonce, a.now()) {
+	var h maphash.Hash
+	h.SetSeed(a.nonces.seed)
+	h.WriteString(keyID)
+	h.WriteByte(0)
+	h.WriteString(nonce)
+	if !a.nonces.useHash(h.Sum64(), a.now()) {
 		return wire.SignatureNonceUsed
 	}
 	return nil
 }
 
+// DefaultNonceCapacity bounds the remembered nonces: at ~36 bytes each, 9 MiB.
+// It covers the whole 15-minute window up to ~290 signed requests per second;
+// beyond that the oldest nonces are forgotten first (a replay within seconds is
+// still refused).
+const DefaultNonceCapacity = 1 << 18
+
 // nonceCache remembers nonces for TimestampWindow: a request older than that is
 // refused by its timestamp anyway. Memory is bounded by the window and by a hard
-// cap per shard (the oldest entries go first), never by traffic alone.
+// cap per shard (the oldest entries go first), never by traffic alone. Entries
+// are 64-bit hashes of (AccessKeyId, nonce), so a request allocates nothing here;
+// a false "already used" needs a 64-bit collision within the window.
 type nonceCache struct {
 	seed   maphash.Seed
 	shards [16]nonceShard
@@ -209,30 +238,34 @@ type nonceCache struct {
 
 type nonceShard struct {
 	mu    sync.Mutex
-	seen  map[string]int64
+	seen  map[uint64]int64
 	queue []nonceEntry // FIFO by time of use
 	head  int
 }
 
 type nonceEntry struct {
-	key string
+	key uint64
 	at  int64
 }
 
 func newNonceCache(capacity int) *nonceCache {
 	if capacity <= 0 {
-		capacity = 1 << 20
+		capacity = DefaultNonceCapacity
 	}
 	c := &nonceCache{seed: maphash.MakeSeed(), cap: max(capacity/16, 1)}
 	for i := range c.shards {
-		c.shards[i].seen = map[string]int64{}
+		c.shards[i].seen = map[uint64]int64{}
 	}
 	return c
 }
 
 // use records key and reports whether it was unused within the window.
 func (c *nonceCache) use(key string, now time.Time) bool {
-	s := &c.shards[maphash.String(c.seed, key)%16]
+	return c.useHash(maphash.String(c.seed, key), now)
+}
+
+func (c *nonceCache) useHash(key uint64, now time.Time) bool {
+	s := &c.shards[key%16]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := now.UnixNano()
@@ -242,7 +275,6 @@ func (c *nonceCache) use(key string, now time.Time) bool {
 		if s.seen[e.key] == e.at {
 			delete(s.seen, e.key)
 		}
-		s.queue[s.head] = nonceEntry{}
 		s.head++
 	}
 	if s.head > len(s.queue)/2 && s.head > 1024 {

@@ -277,7 +277,7 @@ func TestNonceCacheBoundedUnderFlood(t *testing.T) {
 	if c.use("testid\x00flood-49999", now) {
 		t.Error("the most recent nonce was forgotten")
 	}
-	if default0 := newNonceCache(0); default0.cap != (1<<20)/16 {
+	if default0 := newNonceCache(0); default0.cap != DefaultNonceCapacity/16 {
 		t.Errorf("default capacity per shard %d", default0.cap)
 	}
 }

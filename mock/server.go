@@ -62,7 +62,7 @@ type Options struct {
 	Spec []byte
 	// Limits bound the size of a request.
 	Limits wire.Limits
-	// NonceCapacity bounds remembered signature nonces (default 1,048,576).
+	// NonceCapacity bounds remembered signature nonces (default DefaultNonceCapacity, 262,144).
 	NonceCapacity int
 
 	// Source is how data files get their content: SourceSimulate (default: size
@@ -190,6 +190,7 @@ func newServer(opts Options) (*Server, error) {
 		downloadKey: make([]byte, 32), faults: fs, journal: control.NewJournal(opts.JournalSize)}
 	_, _ = rand.Read(s.downloadKey)
 	s.auth = newAuthenticator(opts.AuthOff, creds, opts.Clock.Now, opts.NonceCapacity)
+	s.auth.precompute(s.validator.Actions())
 	s.actions = s.actionTable()
 	for _, a := range s.validator.Actions() {
 		if s.actions[a] == nil {
@@ -321,8 +322,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		ent.Latency = control.Duration(time.Since(start))
 		ent.Params = control.RecordParams(req.Params)
 		s.journal.Record(ent)
-		s.log.Debug("request", "action", ent.Action, "account", ent.Account, "status", ent.HTTPStatus, "code", ent.ErrorCode,
-			"requestId", ent.RequestID, "took", time.Duration(ent.Latency))
+		if s.log.Enabled(r.Context(), slog.LevelDebug) {
+			s.log.Debug("request", "action", ent.Action, "account", ent.Account, "status", ent.HTTPStatus, "code", ent.ErrorCode,
+				"requestId", ent.RequestID, "took", time.Duration(ent.Latency))
+		}
 	}()
 	fail := func(e *wire.Error) {
 		ent.HTTPStatus, ent.ErrorCode = e.Status, e.Code

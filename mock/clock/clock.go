@@ -72,7 +72,23 @@ func (c *Clock) nowLocked() time.Time {
 	return c.anchorVirt.Add(elapsed)
 }
 
-// Advance moves the clock forward by d (in either mode). A negative d is refused.
+// The mock's time stays within [Earliest, Latest]: the engine keeps times as
+// Unix nanoseconds, which only cover the years 1678–2262.
+var (
+	Earliest = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	Latest   = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// InRange refuses a time outside [Earliest, Latest].
+func InRange(t time.Time) error {
+	if t.Before(Earliest) || t.After(Latest) {
+		return fmt.Errorf("clock: %s is outside %s … %s", t.UTC().Format(time.RFC3339), Earliest.Format(time.RFC3339), Latest.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Advance moves the clock forward by d (in either mode). A negative d, or one
+// that would pass Latest, is refused and changes nothing.
 func (c *Clock) Advance(d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("clock: cannot advance by a negative duration %s", d)
@@ -80,15 +96,23 @@ func (c *Clock) Advance(d time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.nowLocked()
+	if err := InRange(now.Add(d)); err != nil {
+		return err
+	}
 	c.anchorWall, c.anchorVirt = c.wall(), now.Add(d)
 	return nil
 }
 
-// Set jumps the clock to t (forward or backward).
-func (c *Clock) Set(t time.Time) {
+// Set jumps the clock to t (forward or backward); a t outside [Earliest,
+// Latest] is refused and changes nothing.
+func (c *Clock) Set(t time.Time) error {
+	if err := InRange(t); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.anchorWall, c.anchorVirt = c.wall(), t.UTC()
+	return nil
 }
 
 // SetMode switches mode and speed (speed <= 0 keeps the current speed).

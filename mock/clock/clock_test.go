@@ -32,7 +32,9 @@ func TestRealScaledAndModeSwitchIsContinuous(t *testing.T) {
 	c := New(Real, 60, start)
 	wall := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	fakeWall(c, &wall)
-	c.Set(start)
+	if err := c.Set(start); err != nil {
+		t.Fatal(err)
+	}
 	wall = wall.Add(time.Second)
 	if got := c.Now(); !got.Equal(start.Add(time.Minute)) {
 		t.Fatalf("60x clock after 1s wall: %v", got)
@@ -60,5 +62,21 @@ func TestParseMode(t *testing.T) {
 		if _, err := ParseMode(tc.in); (err == nil) != tc.ok {
 			t.Errorf("ParseMode(%q) err=%v", tc.in, err)
 		}
+	}
+}
+
+func TestTimeStaysInRange(t *testing.T) {
+	c := New(Manual, 0, time.Date(2199, 12, 31, 0, 0, 0, 0, time.UTC))
+	if err := c.Advance(48 * time.Hour); err == nil {
+		t.Fatal("advanced past Latest")
+	}
+	if err := c.Set(time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)); err == nil {
+		t.Fatal("set to the year 3000")
+	}
+	if err := c.Set(time.Date(1969, 1, 1, 0, 0, 0, 0, time.UTC)); err == nil {
+		t.Fatal("set before 1970")
+	}
+	if got := c.Now(); !got.Equal(time.Date(2199, 12, 31, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("a refused change moved the clock: %v", got)
 	}
 }

@@ -228,11 +228,17 @@ func (h *Handler) setClock(w http.ResponseWriter, r *http.Request) {
 		}
 		speed = *in.Speed
 	}
+	if in.Now != nil {
+		if err := clock.InRange(*in.Now); err != nil {
+			writeError(w, http.StatusBadRequest, "now: %v", err)
+			return
+		}
+	}
 	if in.Mode != nil || in.Speed != nil {
 		h.cfg.Clock.SetMode(mode, speed)
 	}
 	if in.Now != nil {
-		h.cfg.Clock.Set(*in.Now)
+		_ = h.cfg.Clock.Set(*in.Now) // in range: checked above
 	}
 	writeJSON(w, http.StatusOK, h.cfg.Clock.State())
 }

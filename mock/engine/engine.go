@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -505,12 +506,15 @@ func (e *Engine) Describe(acct string, q DescribeQuery) (DescribeResult, error) 
 	}
 	now := e.cfg.Clock.Now().UnixNano()
 	names, versions, regions := set(q.Names), set(q.Versions), set(q.Regions)
-	var minN, maxN int64 = 0, 1<<63 - 1
+	var minN, maxN int64 = 0, math.MaxInt64
 	if !q.MinDate.IsZero() {
-		minN = q.MinDate.UnixNano()
+		minN = unixNano(q.MinDate)
 	}
 	if !q.MaxDate.IsZero() {
-		maxN = q.MaxDate.Add(24*time.Hour).UnixNano() - 1
+		maxN = unixNano(q.MaxDate.Add(24 * time.Hour))
+		if maxN != math.MaxInt64 && maxN != math.MinInt64 {
+			maxN-- // inclusive: up to the end of MaxDate
+		}
 	}
 	from, to := 0, -1
 	if q.PageSize > 0 {
@@ -526,6 +530,18 @@ func (e *Engine) Describe(acct string, q DescribeQuery) (DescribeResult, error) 
 		}
 	}
 	return res, nil
+}
+
+// unixNano is t.UnixNano clamped to int64: UnixNano is undefined outside the
+// years 1678–2262, and a filter date may be anything from 0000 to 9999.
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 func set(vs []string) map[string]bool {

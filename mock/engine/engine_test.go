@@ -397,3 +397,25 @@ func TestTopologyErrors(t *testing.T) {
 		}
 	}
 }
+
+// Regression: MinDate in the year 2999 overflowed UnixNano and matched every file.
+func TestDescribeFarDatesDoNotOverflow(t *testing.T) {
+	e, _ := newEngine(t, nil)
+	push(t, e, nil, dataFile("now", 0))
+	far := time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC)
+	ancient := time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		q    DescribeQuery
+		want int
+	}{
+		{DescribeQuery{AppID: "app", MinDate: far}, 0},
+		{DescribeQuery{AppID: "app", MaxDate: far}, 1},
+		{DescribeQuery{AppID: "app", MaxDate: ancient}, 0},
+		{DescribeQuery{AppID: "app", MinDate: ancient, MaxDate: far}, 1},
+	} {
+		res, err := e.Describe("acct", tc.q)
+		if err != nil || res.Total != tc.want {
+			t.Errorf("%v..%v: total %d err %v, want %d", tc.q.MinDate, tc.q.MaxDate, res.Total, err, tc.want)
+		}
+	}
+}

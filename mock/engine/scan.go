@@ -2,6 +2,7 @@ package engine
 
 import (
 	"hash/maphash"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -131,7 +132,7 @@ func (f *filter) match(ix *index, p *app, i int) bool {
 
 // unfiltered reports whether f selects every file.
 func (f *filter) unfiltered() bool {
-	return f.names == nil && f.versions == nil && f.regions == nil && f.minN == 0 && f.maxN == 1<<63-1
+	return f.names == nil && f.versions == nil && f.regions == nil && f.minN == 0 && f.maxN == math.MaxInt64
 }
 
 // scan returns the files of p selected by f in [from, to) (to < 0: no bound)

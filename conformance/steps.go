@@ -60,7 +60,8 @@ func (w *world) steps(sc *godog.ScenarioContext) {
 
 	// Control plane.
 	sc.Step(re(`^the region "([^"]*)" is down for "([^"]*)"$`), w.regionDown)
-	sc.Step(re(`^the region fault is removed$`), w.removeFaults)
+	sc.Step(re(`^the transfers of "([^"]*)" are corrupted$`), w.corrupt)
+	sc.Step(re(`^the (?:region )?fault is removed$`), w.removeFaults)
 
 	// Outcomes.
 	sc.Step(re(`^the request succeeds$`), w.requestSucceeds)
@@ -492,6 +493,19 @@ func (w *world) regionDown(region, alias string) error {
 		return err
 	}
 	id, err := w.s.control.addFault(w.ctx, faultRule{Match: map[string]string{"region": r, "name": w.name(alias)}, Effect: "region_down"})
+	if err != nil {
+		return err
+	}
+	w.faults = append(w.faults, id)
+	return nil
+}
+
+// corrupt makes every transfer of the data file end FAILED with an md5 mismatch.
+func (w *world) corrupt(alias string) error {
+	if err := w.needControl(); err != nil {
+		return err
+	}
+	id, err := w.s.control.addFault(w.ctx, faultRule{Match: map[string]string{"name": w.name(alias)}, Effect: "corrupt"})
 	if err != nil {
 		return err
 	}

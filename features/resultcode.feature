@@ -100,3 +100,19 @@ Feature: ResultCode tells what a push did
     Then the ResultCode of "app01" is 0
     When "app01" version "1.0" has been pushed to every target file server
     Then "app01" version "1.0" is described in exactly the regions "{region1}"
+
+  @extended @control
+  Scenario: replicas that failed are pushed again by the next push
+    ensmock: with a fault that corrupts every transfer of the file, its replicas end FAILED;
+    once the fault is gone, the next push answers 0 and restarts them.
+
+    Given the transfers of "app01" are corrupted
+    When I push "app01" version "1.0"
+    Then the ResultCode of "app01" is 0
+    When "app01" version "1.0" has finished pushing
+    Then "app01" version "1.0" is FAILED in every region it is described in
+    When the fault is removed
+    And I push "app01" version "1.0" again
+    Then the ResultCode of "app01" is 0
+    When "app01" version "1.0" has been pushed to every target file server
+    Then "app01" version "1.0" is SUCCESS in every region it is described in

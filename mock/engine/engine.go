@@ -566,12 +566,6 @@ func (f *file) inRegions(ix *index, regions map[string]bool) bool {
 
 var statusOrder = []string{StatusSuccess, StatusFailed, StatusPushing}
 
-// fileStatus aggregates replicas per region: PUSHING if any server of the region
-// is pushing, else FAILED if any failed, else SUCCESS. (See fileStatusInto in scan.go.)
-func (e *Engine) fileStatus(f *file, regions map[string]bool, now int64) FileStatus {
-	return e.fileStatusInto(f, regions, now)
-}
-
 func rank(status string) int {
 	switch status {
 	case StatusPushing:

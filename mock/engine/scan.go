@@ -209,10 +209,11 @@ type regionAgg struct {
 	descrip       string
 }
 
-// fileStatusInto aggregates f's replicas per region without a map: a file has
+// fileStatus aggregates f's replicas per region: PUSHING if any server of the
+// region is pushing, else FAILED if any failed, else SUCCESS. No map: a file has
 // replicas on a handful of regions, so a small slice searched linearly is faster.
 // The groups share one backing array of RegionStatus.
-func (e *Engine) fileStatusInto(f *file, regions map[string]bool, now int64) FileStatus {
+func (e *Engine) fileStatus(f *file, regions map[string]bool, now int64) FileStatus {
 	var stack [16]regionAgg
 	aggs := stack[:0]
 	for i := range f.replicas {

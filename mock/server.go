@@ -320,7 +320,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	ent := control.Entry{Time: s.clock.Now(), RequestID: req.RequestID, Action: req.Action, Method: r.Method}
 	defer func() {
 		ent.Latency = control.Duration(time.Since(start))
-		ent.Params = control.RecordParams(req.Params)
+		ent.SetRawParams(req.Params, r.URL.RawQuery, req.Form)
 		s.journal.Record(ent)
 		if s.log.Enabled(r.Context(), slog.LevelDebug) {
 			s.log.Debug("request", "action", ent.Action, "account", ent.Account, "status", ent.HTTPStatus, "code", ent.ErrorCode,

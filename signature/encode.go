@@ -54,7 +54,12 @@ func appendEncoded(dst []byte, s string, twice bool) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if unreserved(c) {
-			dst = append(dst, c)
+			j := i + 1
+			for j < len(s) && unreservedSet[s[j]] {
+				j++
+			}
+			dst = append(dst, s[i:j]...)
+			i = j - 1
 			continue
 		}
 		if twice {

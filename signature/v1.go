@@ -110,14 +110,22 @@ func SignV1(method string, params url.Values, accessKeyID, secret, nonce string,
 // string-to-sign is returned in every case so that it can be echoed in a
 // SignatureDoesNotMatch error, as the real gateway does.
 func VerifyV1(method string, params url.Values, secret string) (stringToSign string, ok bool) {
-	sts := appendV1StringToSign(make([]byte, 0, len(method)+estimateLen(params, true)), method, params)
-	stringToSign = string(sts)
+	sts, ok := AppendVerifyV1(nil, method, params, secret)
+	return string(sts), ok
+}
+
+// AppendVerifyV1 is VerifyV1 appending the string-to-sign to dst (a server
+// can reuse one buffer and make a string of it only for an error message).
+func AppendVerifyV1(dst []byte, method string, params url.Values, secret string) (stringToSign []byte, ok bool) {
+	start := len(dst) // no pre-sizing: a reused dst already has room
+	dst = appendV1StringToSign(dst, method, params)
+	sts := dst[start:]
 	got := params["Signature"]
 	if len(got) != 1 {
-		return stringToSign, false
+		return dst, false
 	}
 	var sum [sha1.Size]byte
 	var enc [28]byte // base64 of 20 bytes
 	base64.StdEncoding.Encode(enc[:], v1MAC(sum[:0], sts, secret))
-	return stringToSign, subtle.ConstantTimeCompare(enc[:], []byte(got[0])) == 1
+	return dst, subtle.ConstantTimeCompare(enc[:], []byte(got[0])) == 1
 }

@@ -28,6 +28,47 @@ type Entry struct {
 	ErrorCode   string            `json:"errorCode,omitempty"`
 	ResultCodes []int             `json:"resultCodes,omitempty"` // PushApplicationData, per data file
 	Latency     Duration          `json:"latency"`               // wall time spent answering
+
+	// rawQuery and rawForm are the request's parameters as they came (no copy
+	// on the request path), decoded into Params by RecordParams when the entry
+	// is read. Only small requests are kept this way (see SetRawParams).
+	rawQuery string
+	rawForm  []byte
+	raw      bool
+}
+
+// lazyMaxBytes bounds the raw size of a request whose parameters the journal
+// keeps as they came; a larger one is copied (truncated) at once, so an entry
+// never holds more than about this much.
+const lazyMaxBytes = 8 << 10
+
+// SetRawParams records the request's parameters p, decoded from the raw query
+// string and, when it was merged in, the form body (nil otherwise), exactly as
+// url.ParseQuery decodes them (query values first). A small request keeps the
+// raw strings, decoded, redacted and truncated only when the entry is read;
+// the caller must not change form afterwards. A large one (or one with more
+// than 64 parameters) is copied now (RecordParams).
+func (e *Entry) SetRawParams(p url.Values, query string, form []byte) {
+	if p != nil && len(query)+len(form) <= lazyMaxBytes && len(p) <= 64 {
+		e.Params, e.rawQuery, e.rawForm, e.raw = nil, query, form, true
+		return
+	}
+	e.Params, e.rawQuery, e.rawForm, e.raw = RecordParams(p), "", nil, false
+}
+
+// params decodes the raw parameters of an entry recorded with SetRawParams.
+func (e *Entry) params() url.Values {
+	if !e.raw {
+		return nil
+	}
+	q, _ := url.ParseQuery(e.rawQuery)
+	if e.rawForm != nil {
+		form, _ := url.ParseQuery(string(e.rawForm))
+		for k, vs := range form {
+			q[k] = append(q[k], vs...)
+		}
+	}
+	return q
 }
 
 // Duration marshals as a Go duration string.
@@ -131,7 +172,12 @@ func (j *Journal) List(f Filter) []Entry {
 			continue
 		}
 		c := *e
-		c.Params = maps.Clone(e.Params)
+		c.rawQuery, c.rawForm, c.raw = "", nil, false
+		if e.Params == nil {
+			c.Params = RecordParams(e.params())
+		} else {
+			c.Params = maps.Clone(e.Params)
+		}
 		c.ResultCodes = append([]int(nil), e.ResultCodes...)
 		out = append(out, c)
 		if f.Limit > 0 && len(out) >= f.Limit {

@@ -63,3 +63,30 @@ func TestRecordParams(t *testing.T) {
 		t.Fatalf("%d parameters recorded, want 64 and a note", n)
 	}
 }
+
+// Parameters kept raw (small requests) read back exactly as the copy made at
+// once (large ones) would.
+func TestSetRawParamsMatchesCopy(t *testing.T) {
+	query, form := "Signature=abc&Data="+strings.Repeat("d", 100)+"&AppId=a&Empty=", []byte("AppId=b&Form=1")
+	p, _ := url.ParseQuery(query)
+	f, _ := url.ParseQuery(string(form))
+	for k, vs := range f {
+		p[k] = append(p[k], vs...)
+	}
+	for _, pad := range []int{0, lazyMaxBytes} {
+		j := NewJournal(3)
+		var e Entry
+		e.SetRawParams(p, query, append(form, strings.Repeat("&", pad)...))
+		if (e.Params == nil) != (pad == 0) {
+			t.Fatalf("pad %d: lazy %v", pad, e.Params == nil)
+		}
+		j.Record(e)
+		var none Entry
+		none.SetRawParams(nil, "", nil) // parameters that could not be decoded
+		j.Record(none)
+		got := j.List(Filter{})
+		if fmt.Sprint(got[1].Params) != fmt.Sprint(RecordParams(p)) || got[0].Params == nil || len(got[0].Params) != 0 {
+			t.Fatalf("pad %d: %v / %v", pad, got[1].Params, got[0].Params)
+		}
+	}
+}

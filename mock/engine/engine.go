@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -322,7 +323,7 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 			continue
 		case rec != nil && len(miss) == 0:
 			if pending := e.pending(rec, targets, now); pending > 0 {
-				res.Code, res.Descrip = CodePushing, fmt.Sprintf("pushing: %d of %d file servers still pushing", pending, len(targets))
+				res.Code, res.Descrip = CodePushing, "pushing: "+strconv.Itoa(pending)+" of "+strconv.Itoa(len(targets))+" file servers still pushing"
 			} else {
 				res.Code, res.Descrip = CodePushed, "success"
 			}

@@ -57,6 +57,7 @@ type Request struct {
 	Format    Format
 	Params    url.Values // query and form body merged (query values first)
 	Body      []byte     // the raw body, for the V3 content hash
+	Form      []byte     // the body when it was a form merged into Params, else nil
 }
 
 // Get returns the first value of a parameter.
@@ -126,6 +127,7 @@ func Decode(r *http.Request, lim Limits) (*Request, *Error) {
 			if err != nil {
 				return req, InvalidRequest("the form body is not valid URL encoding")
 			}
+			req.Form = body
 			for k, vs := range form {
 				q[k] = append(q[k], vs...)
 			}

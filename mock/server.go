@@ -251,9 +251,15 @@ func (s *Server) HTTPHandler() http.Handler { return s.handler }
 // whatever host the request names, the mock's handler answers it.
 func (s *Server) HTTPClient() *http.Client {
 	if s.inClient == nil {
-		s.inClient = &http.Client{Transport: handlerTransport{s.handler}}
+		s.inClient = HandlerClient(s.handler)
 	}
 	return s.inClient
+}
+
+// HandlerClient returns a client whose requests h answers in-process, with no
+// network (for a handler that wraps the mock's, say).
+func HandlerClient(h http.Handler) *http.Client {
+	return &http.Client{Transport: handlerTransport{h}}
 }
 
 // Clock is the mock's clock.

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -33,28 +32,6 @@ func newMock(t testing.TB, opts mock.Options) *mock.Server {
 	return srv
 }
 
-// handlerClient reaches h in-process, with no network.
-func handlerClient(h http.Handler) *http.Client {
-	return &http.Client{Transport: roundTripper{h}}
-}
-
-type roundTripper struct{ h http.Handler }
-
-func (rt roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body == nil {
-		r.Body = http.NoBody
-	}
-	rec := httptest.NewRecorder()
-	if r.Host == "" {
-		r.Host = r.URL.Host
-	}
-	r.RequestURI = r.URL.RequestURI()
-	rt.h.ServeHTTP(rec, r)
-	resp := rec.Result()
-	resp.Request = r
-	return resp, nil
-}
-
 // config is a run against the handler h (the mock, or a broken wrapper of it).
 func config(h http.Handler, out *bytes.Buffer) conformance.Config {
 	return conformance.Config{
@@ -66,7 +43,7 @@ func config(h http.Handler, out *bytes.Buffer) conformance.Config {
 		DeniedKeySecret: "denied-secret",
 		Concurrency:     4,
 		Output:          out,
-		HTTPClient:      handlerClient(h),
+		HTTPClient:      mock.HandlerClient(h),
 	}
 }
 

@@ -468,4 +468,14 @@ func TestResponsesAreCheckedAgainstTheSpec(t *testing.T) {
 		!strings.Contains(resp.Header.Get("X-Ensmock-Detail"), "does not match spec/ens.yaml") {
 		t.Fatalf("%d %s %q", resp.StatusCode, b, resp.Header.Get("X-Ensmock-Detail"))
 	}
+	// The same with Action and everything else in a form body.
+	p.Set("Data", data("b"))
+	req, _ = http.NewRequest("POST", "http://ens.test/", strings.NewReader(p.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, err = h.srv.HTTPClient().Do(req); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 500 {
+		t.Fatalf("form body: %d", resp.StatusCode)
+	}
 }

@@ -2,8 +2,10 @@ package mock
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -24,13 +26,21 @@ func (s *Server) checkResponses() bool {
 // so a broken response can never pass unnoticed.
 func (s *Server) checked(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		rec := httptest.NewRecorder()
-		next(rec, r)
-		body := rec.Body.Bytes()
 		action := r.URL.Query().Get("Action")
 		if action == "" {
 			action = r.Header.Get("x-acs-action")
 		}
+		if action == "" && r.Body != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+			// Action in a form body: read it, and give the body back to the handler.
+			form, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+			r.Body = io.NopCloser(bytes.NewReader(form))
+			if q, err := url.ParseQuery(string(form)); err == nil {
+				action = q.Get("Action")
+			}
+		}
+		rec := httptest.NewRecorder()
+		next(rec, r)
+		body := rec.Body.Bytes()
 		if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") && s.validator.Check(action, http.MethodGet) == nil {
 			if err := s.validator.CheckResponse(r.Context(), action, rec.Code, rec.Header(), body); err != nil {
 				s.log.Error("response does not match the spec", "action", action, "err", err, "body", string(body))

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ensmock/ensmock/mock/engine"
@@ -115,9 +117,11 @@ func engineError(err error, param string) *wire.Error {
 }
 
 func pushApplicationData(ctx context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
-	var files []engine.DataFile
-	if err := json.Unmarshal([]byte(req.Get("Data")), &files); err != nil {
-		return nil, wire.InvalidParameter("Data").WithDetail("%v", err)
+	files, ok := dataFiles(req.JSON["Data"])
+	if !ok { // not the plain shape dataFiles reads exactly: decode the raw JSON
+		if err := json.Unmarshal([]byte(req.Get("Data")), &files); err != nil {
+			return nil, wire.InvalidParameter("Data").WithDetail("%v", err)
+		}
 	}
 	st, err := strategy(req.Get("PushStrategy"))
 	if err != nil {
@@ -135,6 +139,69 @@ func pushApplicationData(ctx context.Context, s *Server, account string, req *wi
 	}
 	return resp, nil
 }
+
+// dataFiles reads the Data value that validation decoded (a JSON array of
+// objects) into typed files, giving exactly what json.Unmarshal into
+// []engine.DataFile gives. ok is false for any input it cannot read that way
+// (a key in another letter case, a non-integral or huge number, a wrong type):
+// the caller then decodes the raw JSON.
+func dataFiles(v any) (files []engine.DataFile, ok bool) {
+	items, ok := v.([]any)
+	if !ok {
+		return nil, false
+	}
+	files = make([]engine.DataFile, len(items))
+	for i, item := range items {
+		m, ok := item.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		for k := range m {
+			if _, known := dataFileKeys[k]; !known {
+				for name := range dataFileKeys {
+					if strings.EqualFold(k, name) {
+						return nil, false // json.Unmarshal matches keys case-insensitively
+					}
+				}
+			}
+		}
+		f := &files[i]
+		okAll := true
+		for _, s := range [...]struct {
+			key string
+			dst *string
+		}{{"name", &f.Name}, {"version", &f.Version}, {"archiveType", &f.ArchiveType}, {"md5", &f.MD5}, {"url", &f.URL}} {
+			switch x := m[s.key].(type) {
+			case nil:
+			case string:
+				*s.dst = x
+			default:
+				okAll = false
+			}
+		}
+		for _, n := range [...]struct {
+			key string
+			dst *int64
+		}{{"size", &f.Size}, {"timeout", &f.Timeout}} {
+			switch x := m[n.key].(type) {
+			case nil:
+			case float64:
+				if x != math.Trunc(x) || math.Abs(x) >= 1<<53 { // beyond 2^53 a float64 may have rounded
+					okAll = false
+				}
+				*n.dst = int64(x)
+			default:
+				okAll = false
+			}
+		}
+		if !okAll {
+			return nil, false
+		}
+	}
+	return files, true
+}
+
+var dataFileKeys = map[string]struct{}{"name": {}, "version": {}, "size": {}, "archiveType": {}, "md5": {}, "url": {}, "timeout": {}}
 
 func describeDataPushResult(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
 	q := engine.DescribeQuery{

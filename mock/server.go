@@ -376,7 +376,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if e := s.validator.Validate(r.Context(), req.Action, req.Params); e != nil {
+	if e := s.validator.Validate(r.Context(), req); e != nil {
 		fail(e)
 		return
 	}

@@ -3,7 +3,9 @@ package wire
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -90,12 +92,16 @@ func methodList(m map[string]bool) string {
 
 var dummyRequest = &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/"}, Header: http.Header{}}
 
-// Validate checks params against the action's operation: a required parameter
-// absent answers MissingParameter, any other violation InvalidParameter.<Name>.
-// Check must have accepted the action.
-func (v *Validator) Validate(ctx context.Context, action string, params url.Values) *Error {
-	op := v.ops[action]
-	in := &openapi3filter.RequestValidationInput{Request: dummyRequest, QueryParams: params, Route: op.route, Options: v.opts}
+// Validate checks the request's parameters against its action's operation: a
+// required parameter absent answers MissingParameter, any other violation
+// InvalidParameter.<Name>. Check must have accepted the action. The JSON
+// parameters (content: application/json) are decoded once, here, and their
+// validated values are left in req.JSON for the action.
+func (v *Validator) Validate(ctx context.Context, req *Request) *Error {
+	op := v.ops[req.Action]
+	params := req.Params
+	in := &openapi3filter.RequestValidationInput{Request: dummyRequest, QueryParams: params, Route: op.route, Options: v.opts,
+		ParamDecoder: req.decodeJSONParam}
 	for _, p := range op.route.Operation.Parameters {
 		param := p.Value
 		if param.In != openapi3.ParameterInQuery {
@@ -114,6 +120,50 @@ func (v *Validator) Validate(ctx context.Context, action string, params url.Valu
 		return InvalidParameter(param.Name).WithDetail("%s", reason(err))
 	}
 	return nil
+}
+
+// decodeJSONParam is the validator's openapi3filter.ContentParameterDecoder. It
+// decodes as kin-openapi's default decoder does (one application/json content;
+// a value that is not JSON is handed on as a plain string, for the schema to
+// refuse, unless the schema wants an object) and keeps the value in r.JSON.
+func (r *Request) decodeJSONParam(param *openapi3.Parameter, values []string) (any, *openapi3.Schema, error) {
+	mt := param.Content.Get("application/json")
+	if len(param.Content) != 1 || mt == nil || mt.Schema == nil {
+		return nil, nil, fmt.Errorf("parameter %q: only one application/json content with a schema is supported", param.Name)
+	}
+	decode := func(s string, schema *openapi3.SchemaRef) (any, error) {
+		var v any
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			if schema != nil && !schema.Value.Type.Is("object") {
+				return s, nil
+			}
+			return nil, fmt.Errorf("error unmarshaling parameter %q", param.Name)
+		}
+		return v, nil
+	}
+	var out any
+	if len(values) == 1 {
+		v, err := decode(values[0], mt.Schema)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = v
+	} else {
+		arr := make([]any, 0, len(values))
+		for _, s := range values {
+			v, err := decode(s, mt.Schema.Value.Items)
+			if err != nil {
+				return nil, nil, err
+			}
+			arr = append(arr, v)
+		}
+		out = arr
+	}
+	if r.JSON == nil {
+		r.JSON = make(map[string]any, 2)
+	}
+	r.JSON[param.Name] = out
+	return out, mt.Schema.Value, nil
 }
 
 // reason turns a kin-openapi error into one readable line for X-Ensmock-Detail.

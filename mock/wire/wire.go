@@ -55,9 +55,10 @@ type Request struct {
 	Action    string
 	Version   string
 	Format    Format
-	Params    url.Values // query and form body merged (query values first)
-	Body      []byte     // the raw body, for the V3 content hash
-	Form      []byte     // the body when it was a form merged into Params, else nil
+	Params    url.Values     // query and form body merged (query values first)
+	Body      []byte         // the raw body, for the V3 content hash
+	Form      []byte         // the body when it was a form merged into Params, else nil
+	JSON      map[string]any // JSON parameters as decoded by validation (see Validator.Validate)
 }
 
 // Get returns the first value of a parameter.

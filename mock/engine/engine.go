@@ -145,34 +145,75 @@ type file struct {
 	pos      int32 // index in app.order
 	blob     *Blob
 	replicas []replica // in server order of first start
+	fails    []string  // failure descriptions, referenced by replica.fail
 }
 
+// replica is one data file on one file server. It holds no pointer (24 bytes),
+// so the GC never scans a file's replicas: its failure description lives in
+// file.fails.
 type replica struct {
 	server  uint16
 	attempt uint16
+	fail    uint16 // 0: none; else file.fails[fail-1]
 	start   int64
 	done    int64
-	fail    string
 }
 
 func (r *replica) status(now int64) string {
 	switch {
 	case now < r.done:
 		return StatusPushing
-	case r.fail != "":
+	case r.fail != 0:
 		return StatusFailed
 	}
 	return StatusSuccess
 }
 
-func (r *replica) descrip(now int64) string {
+// descrip describes replica r of f at now.
+func (f *file) descrip(r *replica, now int64) string {
 	switch r.status(now) {
 	case StatusPushing:
 		return "pushing"
 	case StatusFailed:
-		return r.fail
+		return f.fails[r.fail-1]
 	}
 	return "success"
+}
+
+// failIndex records a failure description in f.fails and returns its
+// reference (0 for none). Descriptions no replica refers to any more are
+// dropped first, so f.fails stays within the number of replicas.
+func (f *file) failIndex(why string) uint16 {
+	if why == "" {
+		return 0
+	}
+	for i, s := range f.fails {
+		if s == why {
+			return uint16(i + 1)
+		}
+	}
+	if len(f.fails) >= len(f.replicas)+1 {
+		f.compactFails()
+	}
+	f.fails = append(f.fails, why)
+	return uint16(len(f.fails))
+}
+
+func (f *file) compactFails() {
+	kept := make([]string, 0, len(f.fails))
+	remap := make([]uint16, len(f.fails)+1)
+	for i := range f.replicas {
+		r := &f.replicas[i]
+		if r.fail == 0 {
+			continue
+		}
+		if remap[r.fail] == 0 {
+			kept = append(kept, f.fails[r.fail-1])
+			remap[r.fail] = uint16(len(kept))
+		}
+		r.fail = remap[r.fail]
+	}
+	f.fails = kept
 }
 
 // New builds an engine.
@@ -430,8 +471,13 @@ func (e *Engine) start(rec *file, pc PushContext, now int64) {
 			plan.Fail = fmt.Sprintf("push timed out after %ds: the transfer to %s needs %s", rec.Timeout, s.ID, plan.Duration.Round(time.Millisecond))
 			plan.Duration = t
 		}
-		r := replica{server: uint16(s.Index), attempt: rec.attempts, start: now, done: now + int64(plan.Duration), fail: plan.Fail}
-		if old := rec.find(s.Index); old != nil {
+		r := replica{server: uint16(s.Index), attempt: rec.attempts, start: now, done: now + int64(plan.Duration)}
+		old := rec.find(s.Index)
+		if old != nil {
+			old.fail = 0 // restarted: its old failure no longer counts
+		}
+		r.fail = rec.failIndex(plan.Fail)
+		if old != nil {
 			*old = r
 		} else {
 			rec.replicas = append(rec.replicas, r)
@@ -692,7 +738,7 @@ func (e *Engine) Snapshot(acct string) State {
 				for i := range f.replicas {
 					r := &f.replicas[i]
 					s := e.ix.servers[r.server]
-					fs.Replicas = append(fs.Replicas, ReplicaState{Server: s.ID, Region: s.Region, Status: r.status(now), Descrip: r.descrip(now),
+					fs.Replicas = append(fs.Replicas, ReplicaState{Server: s.ID, Region: s.Region, Status: r.status(now), Descrip: f.descrip(r, now),
 						Attempt: int(r.attempt), Start: time.Unix(0, r.start).UTC(), Done: time.Unix(0, r.done).UTC()})
 				}
 				ps.Files = append(ps.Files, fs)

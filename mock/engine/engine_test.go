@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -417,5 +418,27 @@ func TestDescribeFarDatesDoNotOverflow(t *testing.T) {
 		if err != nil || res.Total != tc.want {
 			t.Errorf("%v..%v: total %d err %v, want %d", tc.q.MinDate, tc.q.MaxDate, res.Total, err, tc.want)
 		}
+	}
+}
+
+// Failure descriptions live beside the replicas; retrying a failing file many
+// times keeps them bounded by the number of replicas.
+func TestFailureDescriptionsStayBounded(t *testing.T) {
+	e, c := newEngine(t, func(c *Config) { c.Jitter = 0.5 })
+	f := dataFile("slow", 100<<20)
+	f.Timeout = 1 // every transfer times out, each attempt with another duration (jitter)
+	for i := 0; i < 200; i++ {
+		push(t, e, nil, f)
+		_ = c.Advance(time.Minute)
+	}
+	a := e.account("acct", false)
+	rec := a.apps["app"].files[fileKey{"slow", "1.0"}]
+	if len(rec.fails) > len(rec.replicas)+1 {
+		t.Fatalf("%d failure descriptions for %d replicas", len(rec.fails), len(rec.replicas))
+	}
+	res, _ := e.Describe("acct", DescribeQuery{AppID: "app"})
+	st := res.Files[0].Stats
+	if len(st) != 1 || st[0].Status != StatusFailed || !strings.HasPrefix(st[0].Regions[0].Descrip, "push timed out after 1s") {
+		t.Fatalf("%+v", st)
 	}
 }

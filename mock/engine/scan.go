@@ -235,13 +235,13 @@ func (e *Engine) fileStatus(f *file, regions map[string]bool, now int64) FileSta
 			}
 		}
 		if g == nil {
-			aggs = append(aggs, regionAgg{region: region, status: st, start: r.start, update: upd, descrip: r.descrip(now)})
+			aggs = append(aggs, regionAgg{region: region, status: st, start: r.start, update: upd, descrip: f.descrip(r, now)})
 			continue
 		}
 		g.start = min(g.start, r.start)
 		g.update = max(g.update, upd)
 		if rank(st) > rank(g.status) {
-			g.status, g.descrip = st, r.descrip(now)
+			g.status, g.descrip = st, f.descrip(r, now)
 		}
 	}
 	// insertion sort by region id: few elements

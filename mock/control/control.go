@@ -334,7 +334,10 @@ func (h *Handler) addApp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "appId is required (at most 256 characters)")
 		return
 	}
-	h.cfg.Engine.RegisterApp(acct, in.AppID)
+	if err := h.cfg.Engine.RegisterApp(acct, in.AppID); err != nil {
+		writeError(w, http.StatusConflict, "%v", err)
+		return
+	}
 	writeJSON(w, http.StatusCreated, App{Account: acct, AppID: in.AppID})
 }
 

@@ -89,16 +89,19 @@ type Hooks interface {
 
 // Config configures an Engine. Zero values take the documented defaults.
 type Config struct {
-	Topology       Topology      // default: DefaultTopology()
-	Clock          Clock         // required
-	Seed           uint64        // jitter seed
-	BaseLatency    time.Duration // fixed part of each transfer; default 2s
-	Bandwidth      int64         // bytes/s of each transfer; default 10 MiB/s
-	Jitter         float64       // ± fraction of the transfer time; default 0.2, negative for none
-	StrictApps     bool          // only registered apps exist
-	MaxFilesPerApp int           // bound on stored data files per app; default 1,000,000
-	Hooks          Hooks
-	Fetcher        Fetcher // nil: simulate mode (size and md5 taken on trust)
+	Topology    Topology      // default: DefaultTopology()
+	Clock       Clock         // required
+	Seed        uint64        // jitter seed
+	BaseLatency time.Duration // fixed part of each transfer; default 2s
+	Bandwidth   int64         // bytes/s of each transfer; default 10 MiB/s
+	Jitter      float64       // ± fraction of the transfer time; default 0.2, negative for none
+	StrictApps  bool          // only registered apps exist
+	// Bounds on what one account may hold, so memory stays bounded whatever
+	// the traffic: beyond them a push answers ResultCode 300.
+	MaxFilesPerAccount int // data files; default 1,000,000
+	MaxAppsPerAccount  int // applications; default 10,000
+	Hooks              Hooks
+	Fetcher            Fetcher // nil: simulate mode (size and md5 taken on trust)
 }
 
 // ParamError is a bad request parameter found by the engine (e.g. duplicates in Data).
@@ -112,6 +115,9 @@ func (e *ParamError) Error() string { return "invalid " + e.Param + ": " + e.Rea
 // ErrUnknownApp is returned in strict-apps mode for an AppId never registered.
 var ErrUnknownApp = errors.New("engine: unknown application")
 
+// ErrTooManyApps is returned by RegisterApp beyond Config.MaxAppsPerAccount.
+var ErrTooManyApps = errors.New("engine: the account already holds the maximum number of applications")
+
 // Engine holds all state. Accounts never share a lock.
 type Engine struct {
 	cfg Config
@@ -122,8 +128,9 @@ type Engine struct {
 }
 
 type account struct {
-	mu   sync.Mutex
-	apps map[string]*app
+	mu    sync.Mutex
+	apps  map[string]*app
+	files int // data files in all apps
 }
 
 type app struct {
@@ -235,8 +242,11 @@ func New(cfg Config) (*Engine, error) {
 	} else if cfg.Jitter < 0 {
 		cfg.Jitter = 0
 	}
-	if cfg.MaxFilesPerApp <= 0 {
-		cfg.MaxFilesPerApp = 1_000_000
+	if cfg.MaxFilesPerAccount <= 0 {
+		cfg.MaxFilesPerAccount = 1_000_000
+	}
+	if cfg.MaxAppsPerAccount <= 0 {
+		cfg.MaxAppsPerAccount = 10_000
 	}
 	ix, err := compile(cfg.Topology)
 	if err != nil {
@@ -287,13 +297,17 @@ func (e *Engine) appLocked(a *account, id string, create bool, now int64) (*app,
 }
 
 // RegisterApp creates an app (needed in strict mode; harmless in auto mode).
-func (e *Engine) RegisterApp(acct, id string) {
+func (e *Engine) RegisterApp(acct, id string) error {
 	a := e.account(acct, true)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.apps[id] == nil {
+		if len(a.apps) >= e.cfg.MaxAppsPerAccount {
+			return ErrTooManyApps
+		}
 		a.apps[id] = &app{id: id, created: e.cfg.Clock.Now().UnixNano(), files: map[fileKey]*file{}}
 	}
+	return nil
 }
 
 // Push starts pushing files to the file servers selected by st and returns one
@@ -347,11 +361,18 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 	defer a.mu.Unlock()
 	nowT := e.cfg.Clock.Now()
 	now := nowT.UnixNano()
+	out := make([]PushResult, len(files))
+	if a.apps[appID] == nil && !e.cfg.StrictApps && len(a.apps) >= e.cfg.MaxAppsPerAccount {
+		why := "the account already holds the maximum of " + strconv.Itoa(e.cfg.MaxAppsPerAccount) + " applications"
+		for i, f := range files {
+			out[i] = PushResult{Name: f.Name, Version: f.Version, Code: CodeFailed, Descrip: why}
+		}
+		return out, nil
+	}
 	p, err := e.appLocked(a, appID, true, now)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]PushResult, len(files))
 	for i, f := range files {
 		k := fileKey{f.Name, f.Version}
 		res := &out[i]
@@ -370,8 +391,8 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 			}
 			continue
 		}
-		if rec == nil && len(p.files) >= e.cfg.MaxFilesPerApp {
-			res.Code, res.Descrip = CodeFailed, fmt.Sprintf("the application already holds the maximum of %d data files", e.cfg.MaxFilesPerApp)
+		if rec == nil && a.files >= e.cfg.MaxFilesPerAccount {
+			res.Code, res.Descrip = CodeFailed, "the account already holds the maximum of "+strconv.Itoa(e.cfg.MaxFilesPerAccount)+" data files"
 			continue
 		}
 		if err := fetchErr[k]; err != nil {
@@ -393,6 +414,7 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 			rec = &file{DataFile: f, created: now}
 			p.files[k] = rec
 			p.addFile(rec)
+			a.files++
 		}
 		if rec.blob == nil {
 			rec.blob = blobs[k]

@@ -304,7 +304,9 @@ func TestStrictApps(t *testing.T) {
 	if _, err := e.Describe("acct", DescribeQuery{AppID: "nope"}); !errors.Is(err, ErrUnknownApp) {
 		t.Fatalf("describe err %v", err)
 	}
-	e.RegisterApp("acct", "yes")
+	if err := e.RegisterApp("acct", "yes"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.Push(context.Background(), "acct", "yes", []DataFile{dataFile("a", 0)}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -440,5 +442,31 @@ func TestFailureDescriptionsStayBounded(t *testing.T) {
 	st := res.Files[0].Stats
 	if len(st) != 1 || st[0].Status != StatusFailed || !strings.HasPrefix(st[0].Regions[0].Descrip, "push timed out after 1s") {
 		t.Fatalf("%+v", st)
+	}
+}
+
+// What one account may hold is bounded: beyond the bounds a push answers 300
+// and records nothing.
+func TestAccountBounds(t *testing.T) {
+	e, _ := newEngine(t, func(c *Config) { c.MaxAppsPerAccount = 2; c.MaxFilesPerAccount = 3 })
+	ctx := context.Background()
+	for _, appID := range []string{"a1", "a2"} {
+		if rs, _ := e.Push(ctx, "acct", appID, []DataFile{dataFile(appID, 0)}, nil); rs[0].Code != CodeStarted {
+			t.Fatalf("%s: %+v", appID, rs)
+		}
+	}
+	rs, err := e.Push(ctx, "acct", "a3", []DataFile{dataFile("x", 0)}, nil)
+	if err != nil || rs[0].Code != CodeFailed || !strings.Contains(rs[0].Descrip, "maximum of 2 applications") {
+		t.Fatalf("third app: %+v %v", rs, err)
+	}
+	if err := e.RegisterApp("acct", "a4"); !errors.Is(err, ErrTooManyApps) {
+		t.Fatalf("RegisterApp beyond the bound: %v", err)
+	}
+	rs, _ = e.Push(ctx, "acct", "a1", []DataFile{dataFile("y", 0), dataFile("z", 0)}, nil)
+	if rs[0].Code != CodeStarted || rs[1].Code != CodeFailed || !strings.Contains(rs[1].Descrip, "maximum of 3 data files") {
+		t.Fatalf("files: %+v", rs)
+	}
+	if n := len(e.Snapshot("acct").Accounts[0].Apps); n != 2 {
+		t.Fatalf("%d apps", n)
 	}
 }

@@ -100,8 +100,10 @@ type Config struct {
 	// the traffic: beyond them a push answers ResultCode 300.
 	MaxFilesPerAccount int // data files; default 1,000,000
 	MaxAppsPerAccount  int // applications; default 10,000
-	Hooks              Hooks
-	Fetcher            Fetcher // nil: simulate mode (size and md5 taken on trust)
+	// MaxFetchedBytesPerAccount bounds the content fetch mode keeps; default 1 GiB.
+	MaxFetchedBytesPerAccount int64
+	Hooks                     Hooks
+	Fetcher                   Fetcher // nil: simulate mode (size and md5 taken on trust)
 }
 
 // ParamError is a bad request parameter found by the engine (e.g. duplicates in Data).
@@ -128,9 +130,10 @@ type Engine struct {
 }
 
 type account struct {
-	mu    sync.Mutex
-	apps  map[string]*app
-	files int // data files in all apps
+	mu        sync.Mutex
+	apps      map[string]*app
+	files     int   // data files in all apps
+	blobBytes int64 // content kept by fetch mode, in all apps
 }
 
 type app struct {
@@ -247,6 +250,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.MaxAppsPerAccount <= 0 {
 		cfg.MaxAppsPerAccount = 10_000
+	}
+	if cfg.MaxFetchedBytesPerAccount <= 0 {
+		cfg.MaxFetchedBytesPerAccount = 1 << 30
 	}
 	ix, err := compile(cfg.Topology)
 	if err != nil {
@@ -399,6 +405,10 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 			res.Code, res.Descrip = CodeFailed, "data source unreachable: "+err.Error()
 			continue
 		}
+		if b := blobs[k]; b != nil && (rec == nil || rec.blob == nil) && a.blobBytes+int64(len(b.Data)) > e.cfg.MaxFetchedBytesPerAccount {
+			res.Code, res.Descrip = CodeFailed, "the account's fetched data would exceed "+strconv.FormatInt(e.cfg.MaxFetchedBytesPerAccount, 10)+" bytes"
+			continue
+		}
 		fc := f
 		if rec != nil {
 			fc = rec.DataFile // the first push of a (name, version) defines it
@@ -416,8 +426,9 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 			p.addFile(rec)
 			a.files++
 		}
-		if rec.blob == nil {
+		if rec.blob == nil && blobs[k] != nil {
 			rec.blob = blobs[k]
+			a.blobBytes += int64(len(rec.blob.Data))
 		}
 		rec.attempts++
 		e.start(rec, pc, now)

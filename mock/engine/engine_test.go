@@ -470,3 +470,15 @@ func TestAccountBounds(t *testing.T) {
 		t.Fatalf("%d apps", n)
 	}
 }
+
+func TestFetchedContentIsBoundedPerAccount(t *testing.T) {
+	ff := &fakeFetcher{blob: &Blob{Data: make([]byte, 10)}}
+	e, _ := newEngine(t, func(c *Config) { c.Fetcher = ff; c.MaxFetchedBytesPerAccount = 15 })
+	rs := push(t, e, nil, dataFile("one", 10), dataFile("two", 10))
+	if rs[0].Code != CodeStarted || rs[1].Code != CodeFailed || !strings.Contains(rs[1].Descrip, "would exceed 15 bytes") {
+		t.Fatalf("%+v", rs)
+	}
+	if got := push(t, e, nil, dataFile("one", 10)); got[0].Code != CodePushing {
+		t.Fatalf("the file already held is not refused: %+v", got)
+	}
+}

@@ -21,10 +21,13 @@ test: lint unit
 unit:
 	$(GO) test -race -count=1 $(PKGS)
 
-## lint: gofmt, go vet and go mod tidy must leave no diff
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+## lint: gofmt, go vet, staticcheck and go mod tidy must leave no diff / no finding
 lint: tidy-check
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
 
 tidy-check:
 	@cp go.mod /tmp/ensmock.go.mod.bak; cp go.sum /tmp/ensmock.go.sum.bak

@@ -261,12 +261,19 @@ func Encode(f Format, action string, body any) ([]byte, error) {
 // WriteSuccess answers 200 with an encoded body.
 func WriteSuccess(w http.ResponseWriter, requestID string, f Format, data []byte) {
 	h := w.Header()
+	// Canonical keys and shared content-type values: no allocation for either.
 	if f == JSON {
-		h.Set("Content-Type", ContentTypeJSON)
+		h["Content-Type"] = contentTypeJSON
 	} else {
-		h.Set("Content-Type", ContentTypeXML)
+		h["Content-Type"] = contentTypeXML
 	}
-	h.Set("x-acs-request-id", requestID)
+	h["X-Acs-Request-Id"] = []string{requestID}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(data)
 }
+
+// The Content-Type header values, shared by every response (never modified).
+var (
+	contentTypeJSON = []string{ContentTypeJSON}
+	contentTypeXML  = []string{ContentTypeXML}
+)

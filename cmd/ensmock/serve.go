@@ -73,19 +73,29 @@ func serveFlagSet(f *serveFlags, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-func serve(args []string, stdout, stderr io.Writer) int {
+// errUsage is a flag error the flag package has already reported.
+var errUsage = errors.New("usage")
+
+// parseServeArgs turns serve's arguments and ENSMOCK_* variables into options.
+func parseServeArgs(args []string, stderr io.Writer) (serveFlags, mock.Options, error) {
 	var f serveFlags
 	fs := serveFlagSet(&f, stderr)
 	if err := envFlags(fs); err != nil {
-		fmt.Fprintln(stderr, "ensmock:", err)
-		return 2
+		return f, mock.Options{}, err
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return f, mock.Options{}, errUsage
 	}
 	opts, err := f.options(stderr)
+	return f, opts, err
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	f, opts, err := parseServeArgs(args, stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "ensmock:", err)
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(stderr, "ensmock:", err)
+		}
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

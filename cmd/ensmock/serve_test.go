@@ -16,17 +16,10 @@ import (
 	"github.com/ensmock/ensmock/signature"
 )
 
-func parseServe(t *testing.T, args ...string) (mock.Options, error) {
-	t.Helper()
-	var f serveFlags
-	fs := serveFlagSet(&f, io.Discard)
-	if err := envFlags(fs); err != nil {
-		return mock.Options{}, err
-	}
-	if err := fs.Parse(args); err != nil {
-		return mock.Options{}, err
-	}
-	return f.options(io.Discard)
+// serveOptions parses serve flags (and ENSMOCK_* variables) as `ensmock serve` does.
+func serveOptions(args ...string) (mock.Options, error) {
+	_, opts, err := parseServeArgs(args, io.Discard)
+	return opts, err
 }
 
 func writeFile(t *testing.T, name, content string) string {
@@ -59,7 +52,7 @@ func TestScenarioFlagLoadsFaultsAtStart(t *testing.T) {
 			for k, v := range c.env {
 				t.Setenv(k, v)
 			}
-			opts, err := parseServe(t, append(c.args, "--auth", "off")...)
+			opts, err := serveOptions(append(c.args, "--auth", "off")...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,7 +112,7 @@ func TestServeFlagErrors(t *testing.T) {
 
 func TestServeFlagsBecomeOptions(t *testing.T) {
 	t.Setenv("ENSMOCK_CONTROL_TOKEN", "tok")
-	opts, err := parseServe(t, "--source", "fetch", "--fetch-max-bytes", "1024", "--journal-size", "10", "--control-addr", "127.0.0.1:0")
+	opts, err := serveOptions("--source", "fetch", "--fetch-max-bytes", "1024", "--journal-size", "10", "--control-addr", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,28 +122,6 @@ func TestServeFlagsBecomeOptions(t *testing.T) {
 }
 
 // --- credentials file and --auth (issue #3) ---------------------------------
-
-// credOptions parses serve flags (and ENSMOCK_* variables) into mock.Options.
-func credOptions(args ...string) (mock.Options, error) {
-	var f serveFlags
-	fs := serveFlagSet(&f, io.Discard)
-	if err := envFlags(fs); err != nil {
-		return mock.Options{}, err
-	}
-	if err := fs.Parse(args); err != nil {
-		return mock.Options{}, err
-	}
-	return f.options(io.Discard)
-}
-
-func credFile(t *testing.T, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "credentials.yaml")
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 const credYAML = `credentials:
   - accessKeyId: ci-key
@@ -170,7 +141,7 @@ const credYAML = `credentials:
 `
 
 func TestCredentialsFileParsedStrictly(t *testing.T) {
-	opts, err := credOptions("--credentials", credFile(t, credYAML))
+	opts, err := serveOptions("--credentials", writeFile(t, "credentials.yaml", credYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +164,7 @@ func TestCredentialsFileParsedStrictly(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			code := run([]string{"serve", "--credentials", credFile(t, c.content)}, io.Discard, &stderr)
+			code := run([]string{"serve", "--credentials", writeFile(t, "credentials.yaml", c.content)}, io.Discard, &stderr)
 			if code != 2 || !strings.Contains(stderr.String(), c.want) {
 				t.Errorf("exit %d, stderr %q, want 2 and %q", code, stderr.String(), c.want)
 			}
@@ -217,7 +188,7 @@ func mustJSON(t *testing.T, v any) string {
 // credMock builds the mock the flags describe, reached in-process.
 func credMock(t *testing.T, args ...string) *mock.Server {
 	t.Helper()
-	opts, err := credOptions(append([]string{"--clock", "manual"}, args...)...)
+	opts, err := serveOptions(append([]string{"--clock", "manual"}, args...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +250,7 @@ func credTotal(t *testing.T, srv *mock.Server, keyID, secret string) any {
 // TestCredentialsFileAccounts: keys of one account share state; accounts are
 // isolated; each key has its own permissions; an STS key needs its token.
 func TestCredentialsFileAccounts(t *testing.T) {
-	srv := credMock(t, "--credentials", credFile(t, credYAML))
+	srv := credMock(t, "--credentials", writeFile(t, "credentials.yaml", credYAML))
 	if status, body := credPush(t, srv, "ci-key", "ci-secret", ""); status != 200 {
 		t.Fatalf("push: %d %v", status, body)
 	}
@@ -333,7 +304,7 @@ func TestAuthFlag(t *testing.T) {
 			if c.env != "" {
 				t.Setenv("ENSMOCK_AUTH", c.env)
 			}
-			opts, err := credOptions(c.args...)
+			opts, err := serveOptions(c.args...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -342,11 +313,11 @@ func TestAuthFlag(t *testing.T) {
 			}
 		})
 	}
-	if _, err := credOptions("--auth", "maybe"); err == nil || !strings.Contains(err.Error(), "--auth") {
+	if _, err := serveOptions("--auth", "maybe"); err == nil || !strings.Contains(err.Error(), "--auth") {
 		t.Errorf("--auth maybe: %v", err)
 	}
 
-	srv := credMock(t, "--auth", "off", "--credentials", credFile(t, credYAML))
+	srv := credMock(t, "--auth", "off", "--credentials", writeFile(t, "credentials.yaml", credYAML))
 	for _, c := range []struct {
 		keyID, account, code string
 	}{
@@ -379,7 +350,7 @@ func TestAuthFlag(t *testing.T) {
 
 // TestExampleScenarioLoads guards examples/scenario.yaml, which the docs quote.
 func TestExampleScenarioLoads(t *testing.T) {
-	opts, err := parseServe(t, "--scenario", filepath.Join("..", "..", "examples", "scenario.yaml"))
+	opts, err := serveOptions("--scenario", filepath.Join("..", "..", "examples", "scenario.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

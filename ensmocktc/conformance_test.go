@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -69,9 +67,6 @@ func TestConformanceAgainstContainer(t *testing.T) {
 // loopback port.
 func TestConformCommandFromImage(t *testing.T) {
 	t.Parallel()
-	if _, err := os.Stat(filepath.Join("..", "cmd", "ensmock", "conform.go")); err != nil {
-		t.Skip("skipping: `ensmock conform` is not in cmd/ensmock yet")
-	}
 	target := run(t, ensmocktc.WithClock("manual"))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

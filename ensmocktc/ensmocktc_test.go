@@ -290,7 +290,7 @@ func TestRunTerminatesHalfStartedContainer(t *testing.T) {
 // applied at start-up: region cn-wuxi-5 is down, so a push there answers 300.
 func TestScenarioFileTakesEffect(t *testing.T) {
 	t.Parallel()
-	requireScenarioFlag(t)
+	requireDocker(t)
 	scenario := filepath.Join(t.TempDir(), "scenario.yaml")
 	err := os.WriteFile(scenario, []byte(`# cn-wuxi-5 is down for everyone
 faults:
@@ -312,16 +312,6 @@ faults:
 	if got := codes(push(t, c, ep, dataJSON(uniq("up")), up)); got != "0" {
 		t.Fatalf("push elsewhere: ResultCode %s, want 0", got)
 	}
-}
-
-// requireScenarioFlag skips until `ensmock serve` has --scenario (being added).
-func requireScenarioFlag(t *testing.T) {
-	t.Helper()
-	src, err := os.ReadFile(filepath.Join("..", "cmd", "ensmock", "serve.go"))
-	if err != nil || !strings.Contains(string(src), `"scenario"`) {
-		t.Skip("skipping: `ensmock serve` has no --scenario flag yet (cmd/ensmock/serve.go)")
-	}
-	requireDocker(t)
 }
 
 // TestControlPortAndToken: the control plane on its own listener, published on

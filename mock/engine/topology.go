@@ -41,6 +41,7 @@ func DefaultTopology() Topology {
 // index is the compiled topology: servers by dense index (a replica stores a uint16).
 type index struct {
 	servers  []Server
+	all      []int // every server index: the targets of an empty strategy
 	byRegion map[string][]int
 	regions  []string // sorted
 	// regionBit[server] is 1<<(index of its region in regions), 0 beyond 64 regions.
@@ -68,6 +69,7 @@ func compile(t Topology) (*index, error) {
 			}
 			seen[s] = true
 			ix.byRegion[r.ID] = append(ix.byRegion[r.ID], len(ix.servers))
+			ix.all = append(ix.all, len(ix.servers))
 			ix.servers = append(ix.servers, Server{Index: len(ix.servers), ID: s, Region: r.ID})
 		}
 		ix.regions = append(ix.regions, r.ID)
@@ -102,7 +104,11 @@ type Selector struct {
 type Strategy []Selector
 
 // targets returns the server indexes the strategy selects, in topology order.
+// The result is shared and must not be modified.
 func (ix *index) targets(st Strategy) []int {
+	if len(st) == 0 {
+		return ix.all
+	}
 	var out []int
 	for _, s := range ix.servers {
 		if st.matches(s.Region) {

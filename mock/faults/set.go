@@ -10,6 +10,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ensmock/ensmock/mock/engine"
@@ -29,7 +30,8 @@ type Set struct {
 
 	mu     sync.Mutex
 	rules  []*entry
-	index  uint64 // rules ever added: the next rule's index
+	active atomic.Int32 // len(rules), read without mu so the request path skips an empty set
+	index  uint64       // rules ever added: the next rule's index
 	nextID int
 }
 
@@ -111,6 +113,7 @@ func (s *Set) Add(rules ...Rule) ([]Rule, error) {
 		s.index++
 		s.rules = append(s.rules, &entry{Rule: r, index: idx, rng: rand.New(rand.NewPCG(s.seed+idx, 0x656e736d6f636b))})
 	}
+	s.active.Store(int32(len(s.rules)))
 	return added, nil
 }
 
@@ -121,6 +124,7 @@ func (s *Set) Remove(id string) bool {
 	for i, e := range s.rules {
 		if e.ID == id {
 			s.rules = append(s.rules[:i], s.rules[i+1:]...)
+			s.active.Store(int32(len(s.rules)))
 			return true
 		}
 	}
@@ -132,6 +136,7 @@ func (s *Set) Clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rules = nil
+	s.active.Store(0)
 }
 
 // List returns the rules in order, with their counters.
@@ -172,6 +177,9 @@ func glob(pat, s string) bool {
 // error to answer instead of running the action (nil: none) and the latency
 // to add before answering. Errors win over later rules; latencies add up.
 func (s *Set) API(action, account string) (*wire.Error, time.Duration) {
+	if s.active.Load() == 0 {
+		return nil, 0
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var delay time.Duration
@@ -234,6 +242,9 @@ func (e *entry) matchesServer(srv engine.Server) bool {
 // matches one of its target file servers.
 func (h hooks) PrePush(p engine.PushContext) string {
 	s := h.s
+	if s.active.Load() == 0 {
+		return ""
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range s.rules {
@@ -264,6 +275,9 @@ func downReason(e *entry, srv engine.Server) string {
 // fail_after and corrupt, in rule order. The first failure reason wins.
 func (h hooks) Replica(p engine.PushContext, srv engine.Server, plan *engine.ReplicaPlan) {
 	s := h.s
+	if s.active.Load() == 0 {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fail := func(why string) {

@@ -137,14 +137,14 @@ type account struct {
 }
 
 type app struct {
-	id      string
-	created int64
-	files   map[fileKey]*file
-	order   []*file            // by first push
-	meta    []fileMeta         // meta[i] summarises order[i] for Describe (scan.go)
-	byName  map[string][]int32 // positions in order, by data file name
-	verID   map[string]uint32  // interned versions, for fileMeta.version
+	files  map[fileKey]*file
+	order  []*file            // by first push
+	meta   []fileMeta         // meta[i] summarises order[i] for Describe (scan.go)
+	byName map[string][]int32 // positions in order, by data file name
+	verID  map[string]uint32  // interned versions, for fileMeta.version
 }
+
+func newApp() *app { return &app{files: map[fileKey]*file{}} }
 
 type fileKey struct{ name, version string }
 
@@ -287,7 +287,7 @@ func (e *Engine) account(name string, create bool) *account {
 }
 
 // appLocked finds (or, in auto mode and when create is set, creates) an app. a.mu held.
-func (e *Engine) appLocked(a *account, id string, create bool, now int64) (*app, error) {
+func (e *Engine) appLocked(a *account, id string, create bool) (*app, error) {
 	if p := a.apps[id]; p != nil {
 		return p, nil
 	}
@@ -297,7 +297,7 @@ func (e *Engine) appLocked(a *account, id string, create bool, now int64) (*app,
 	if !create {
 		return nil, nil
 	}
-	p := &app{id: id, created: now, files: map[fileKey]*file{}}
+	p := newApp()
 	a.apps[id] = p
 	return p, nil
 }
@@ -311,7 +311,7 @@ func (e *Engine) RegisterApp(acct, id string) error {
 		if len(a.apps) >= e.cfg.MaxAppsPerAccount {
 			return ErrTooManyApps
 		}
-		a.apps[id] = &app{id: id, created: e.cfg.Clock.Now().UnixNano(), files: map[fileKey]*file{}}
+		a.apps[id] = newApp()
 	}
 	return nil
 }
@@ -337,7 +337,7 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 	if e.cfg.Fetcher != nil && len(targets) > 0 {
 		var need []DataFile
 		a.mu.Lock()
-		p, err := e.appLocked(a, appID, false, 0)
+		p, err := e.appLocked(a, appID, false)
 		now := e.cfg.Clock.Now().UnixNano()
 		for _, f := range files {
 			var rec *file
@@ -375,7 +375,7 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 		}
 		return out, nil
 	}
-	p, err := e.appLocked(a, appID, true, now)
+	p, err := e.appLocked(a, appID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -580,7 +580,7 @@ func (e *Engine) Describe(acct string, q DescribeQuery) (DescribeResult, error) 
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	p, err := e.appLocked(a, q.AppID, false, 0)
+	p, err := e.appLocked(a, q.AppID, false)
 	if err != nil || p == nil {
 		return res, err
 	}
@@ -669,7 +669,7 @@ func (e *Engine) Holdings(acct, appID, name, version string, st Strategy) (serve
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	p, err := e.appLocked(a, appID, false, 0)
+	p, err := e.appLocked(a, appID, false)
 	if err != nil || p == nil {
 		return nil, f, nil, false, err
 	}

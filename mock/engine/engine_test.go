@@ -105,8 +105,6 @@ func TestStrategies(t *testing.T) {
 				}
 				return
 			}
-			srv, _, _, _, _ := e.Holdings("acct", "app", f.Name, f.Version, nil)
-			_ = srv
 			st := e.Snapshot("acct")
 			var got int
 			for _, fs := range st.Accounts[0].Apps[0].Files {

@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -92,5 +91,4 @@ func TestKnownCodes(t *testing.T) {
 	if e2, _ := Known("InternalError"); e2.Status != 500 {
 		t.Fatal("Known returned the shared catalogue entry")
 	}
-	_ = http.StatusOK
 }

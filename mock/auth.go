@@ -232,18 +232,19 @@ func (a *authenticator) useNonce(keyID, nonce string) *wire.Error {
 }
 
 // DefaultNonceCapacity bounds the remembered nonces: 65,536 entries, about
-// 3 MiB (a 64-bit hash and a time each, in a map and a queue). It covers the
-// whole 15-minute window up to ~72 signed requests per second; beyond that the
-// oldest nonces are forgotten first, so a replay is still refused within the
+// 2.5 MiB at most (a 64-bit hash and a time each, in a map and a ring). It covers
+// the whole 15-minute window up to ~72 signed requests per second; beyond that
+// the oldest nonces are forgotten first, so a replay is still refused within the
 // last 65,536 signed requests (at 15,000 requests/s, the last ~4 seconds).
-// Options.NonceCapacity raises it (memory grows about 45 bytes per entry).
+// Options.NonceCapacity raises it (memory grows about 40 bytes per entry).
 const DefaultNonceCapacity = 1 << 16
 
 // nonceCache remembers nonces for TimestampWindow: a request older than that is
-// refused by its timestamp anyway. Memory is bounded by the window and by a hard
-// cap per shard (the oldest entries go first), never by traffic alone. Entries
-// are 64-bit hashes of (AccessKeyId, nonce), so a request allocates nothing here;
-// a false "already used" needs a 64-bit collision within the window.
+// refused by its timestamp anyway. Memory is bounded by a hard cap per shard (the
+// oldest entries go first), never by traffic: each shard's ring has exactly cap
+// slots, allocated on the shard's first use. Entries are 64-bit hashes of
+// (AccessKeyId, nonce), so a request allocates nothing here; a false "already
+// used" needs a 64-bit collision within the window.
 type nonceCache struct {
 	seed   maphash.Seed
 	shards [16]nonceShard
@@ -251,10 +252,11 @@ type nonceCache struct {
 }
 
 type nonceShard struct {
-	mu    sync.Mutex
-	seen  map[uint64]int64
-	queue []nonceEntry // FIFO by time of use
-	head  int
+	mu   sync.Mutex
+	seen map[uint64]int64 // hash → time of use (UnixNano)
+	ring []nonceEntry     // the remembered entries in order of use: n of them from head
+	head int
+	n    int
 }
 
 type nonceEntry struct {
@@ -266,11 +268,7 @@ func newNonceCache(capacity int) *nonceCache {
 	if capacity <= 0 {
 		capacity = DefaultNonceCapacity
 	}
-	c := &nonceCache{seed: maphash.MakeSeed(), cap: max(capacity/16, 1)}
-	for i := range c.shards {
-		c.shards[i].seen = map[uint64]int64{}
-	}
-	return c
+	return &nonceCache{seed: maphash.MakeSeed(), cap: max(capacity/16, 1)}
 }
 
 // use records key and reports whether it was unused within the window.
@@ -282,24 +280,25 @@ func (c *nonceCache) useHash(key uint64, now time.Time) bool {
 	s := &c.shards[key%16]
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ring == nil {
+		s.ring, s.seen = make([]nonceEntry, c.cap), make(map[uint64]int64, c.cap)
+	}
 	n := now.UnixNano()
 	cutoff := n - int64(TimestampWindow)
-	for s.head < len(s.queue) && (s.queue[s.head].at < cutoff || len(s.queue)-s.head >= c.cap) {
-		e := s.queue[s.head]
+	for s.n > 0 && (s.ring[s.head].at < cutoff || s.n == len(s.ring)) {
+		e := s.ring[s.head]
 		if s.seen[e.key] == e.at {
 			delete(s.seen, e.key)
 		}
-		s.head++
-	}
-	if s.head > len(s.queue)/2 && s.head > 1024 {
-		s.queue = append(s.queue[:0], s.queue[s.head:]...)
-		s.head = 0
+		s.head = (s.head + 1) % len(s.ring)
+		s.n--
 	}
 	if at, ok := s.seen[key]; ok && at >= cutoff {
 		return false
 	}
 	s.seen[key] = n
-	s.queue = append(s.queue, nonceEntry{key, n})
+	s.ring[(s.head+s.n)%len(s.ring)] = nonceEntry{key, n}
+	s.n++
 	return true
 }
 

@@ -75,14 +75,15 @@ bench-startup:
 # ---- performance and robustness (issue #7) -----------------------------------
 # bench-load: vegeta against the mock and a bare net/http floor, each in a child
 # process on 127.0.0.1; prints a table and PASS/FAIL against the targets in
-# docs/performance.md. SOAK is the full-load time before the RSS reading.
+# docs/performance.md. SOAK is the full-load time before the RSS reading; WRK=wrk
+# adds a cross-check of the max-throughput phase with wrk (optional).
 SOAK ?= 60s
 
 .PHONY: bench-load bench-scale bench-startup-binary soak
 
 ## bench-load: throughput, CPU/request, p99 at 200 req/s, RSS (bench/load; SOAK=60s)
 bench-load:
-	$(GO) run ./bench/load -soak $(SOAK)
+	$(GO) run ./bench/load -soak $(SOAK) $(if $(WRK),-wrk $(WRK))
 
 ## bench-scale: 100,000 data files x 10 file servers: memory per replica, Describe latency
 bench-scale:

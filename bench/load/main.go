@@ -21,13 +21,18 @@
 //     signed on the fly here and new-file names cycle over -soak-files names, so
 //     the engine's state is bounded and any growth is a leak.
 //
+// With -wrk, the max-throughput phase is repeated with wrk (a load generator in C, if installed)
+// as a cross-check of how much CPU the Go load generator adds; it reports only.
+//
 // It prints a table and PASS/FAIL against the targets, and exits 1 on a FAIL
 // (unless -strict=false). All traffic goes to 127.0.0.1; the program stops by itself.
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -56,6 +61,7 @@ type config struct {
 	soakFiles                    int
 	strict                       bool
 	cpuProfile                   string
+	wrk                          string
 }
 
 func main() {
@@ -72,6 +78,7 @@ func main() {
 	flag.IntVar(&c.workers, "workers", 32, "concurrent vegeta workers (and connections) at max throughput")
 	flag.BoolVar(&c.strict, "strict", true, "exit 1 when a target fails")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write the mock child's CPU profile of the max-throughput phase to this file")
+	flag.StringVar(&c.wrk, "wrk", "", "also cross-check phase 1 with this wrk binary (a C load generator; optional, e.g. -wrk wrk)")
 	flag.Parse()
 	switch *child {
 	case "mock", "bare":
@@ -529,5 +536,88 @@ func run(c config) (bool, error) {
 	if c.soak > 0 {
 		check(soakRSS < 50<<20, "RSS after %s of full load < 50 MiB: %s", c.soak, mib(soakRSS))
 	}
+	if c.wrk != "" {
+		if err := crossCheck(c, prefix+"w", size); err != nil {
+			return false, err
+		}
+	}
 	return ok, nil
+}
+
+// wrkScript replays pre-signed request URIs, one per line of the file given
+// after "--", each once in order (a replayed nonce would be refused).
+const wrkScript = `local uris, i = {}, 0
+function init(args) for line in io.lines(args[1]) do uris[#uris + 1] = line end end
+function request() i = i %% #uris + 1; return wrk.format("POST", uris[i]) end
+`
+
+// crossCheck repeats the max-throughput phase with wrk, a load generator in C
+// that needs far less CPU than vegeta, against a fresh bare child and a fresh
+// mock: it shows how much of the servers' CPU per request the Go load generator
+// sharing the machine adds. It reports only; no target depends on it.
+func crossCheck(c config, prefix string, bodySize int) error {
+	dir, err := os.MkdirTemp("", "ensmock-load")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	script := dir + "/replay.lua"
+	if err := os.WriteFile(script, fmt.Appendf(nil, wrkScript), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\ncross-check: %s -t1 -c%d for %s against a fresh bare child and a fresh mock\n", c.wrk, c.workers, c.duration)
+	for _, kind := range []string{"bare", "mock"} {
+		ch, err := startChild(kind, bodySize)
+		if err != nil {
+			return err
+		}
+		s := &signer{base: "/", now: time.Now().UTC(), prefix: prefix + kind}
+		uris := dir + "/uris.txt"
+		f, err := os.Create(uris)
+		if err != nil {
+			ch.stop()
+			return err
+		}
+		w := bufio.NewWriter(f)
+		for range int(c.duration.Seconds() * float64(c.maxRPS)) {
+			fmt.Fprintln(w, s.target(s.counter.Add(1)).URL)
+		}
+		if err := errors.Join(w.Flush(), f.Close()); err != nil {
+			ch.stop()
+			return err
+		}
+		before, err := ch.stats(false)
+		if err != nil {
+			ch.stop()
+			return err
+		}
+		out, err := exec.Command(c.wrk, "-t1", "-c"+strconv.Itoa(c.workers), "-d"+c.duration.String(), "-s", script,
+			"http://"+ch.api+"/", "--", uris).CombinedOutput()
+		after, serr := ch.stats(false)
+		ch.stop()
+		if err != nil || serr != nil {
+			return fmt.Errorf("wrk against %s: %v %v: %s", kind, err, serr, out)
+		}
+		var n int64
+		var secs float64
+		if _, err := fmt.Sscanf(string(wrkLine(out, " requests in ")), "%d requests in %fs", &n, &secs); err != nil || n == 0 {
+			return fmt.Errorf("wrk against %s: no request count in %q", kind, out)
+		}
+		if bad := wrkLine(out, "Non-2xx"); bad != nil {
+			return fmt.Errorf("wrk against %s: %s", kind, bad)
+		}
+		cpu := time.Duration((after.UserMicros+after.SysMicros)-(before.UserMicros+before.SysMicros)) * time.Microsecond / time.Duration(n)
+		fmt.Printf("  %-5s %8.0f req/s   CPU/req %s\n", kind, float64(n)/secs, cpu.Round(100*time.Nanosecond))
+	}
+	return nil
+}
+
+// wrkLine returns the first line of wrk's output that contains s, trimmed.
+func wrkLine(out []byte, s string) []byte {
+	for line := range bytes.Lines(out) {
+		if bytes.Contains(line, []byte(s)) {
+			return bytes.TrimSpace(line)
+		}
+	}
+	return nil
 }

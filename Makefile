@@ -47,7 +47,7 @@ fuzz:
 			echo "== $$spec $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$spec; \
 		done; done
 
-# ---- container image, Docker engine, testcontainers (issue #6) ---------------
+# ---- container image, Docker engine, testcontainers ----------------------------
 # scripts/dockerd.sh runs a private Docker engine (no iptables, loopback ports);
 # scripts/image.sh builds the FROM scratch image. Nothing is ever pulled.
 IMAGE_TAG ?= ensmock:dev
@@ -70,9 +70,8 @@ docker-test:
 ## bench-startup: process start → healthy, for the binary and the container (also part of `make bench`)
 bench-startup:
 	$(GO) test -run='^$$' -bench=Startup -benchtime=5x ./ensmocktc/
-# ---- end of issue #6 block -----------------------------------------------------
 
-# ---- performance and robustness (issue #7) -----------------------------------
+# ---- load, scale and start-up benchmarks; the long soak -------------------------
 # bench-load: vegeta against the mock and a bare net/http floor, each in a child
 # process on 127.0.0.1; prints a table and PASS/FAIL against the targets in
 # docs/performance.md. SOAK is the full-load time before the RSS reading; WRK=wrk
@@ -96,4 +95,3 @@ bench-startup-binary:
 ## soak: the long soak test (mixed traffic for 3 minutes, goroutine and heap checks)
 soak:
 	$(GO) test -race -count=1 -run='^TestSoak$$' -soak=3m -timeout=15m ./mock/
-# ---- end of issue #7 block ---------------------------------------------------

@@ -232,11 +232,11 @@ func (a *authenticator) useNonce(keyID, nonce string) *wire.Error {
 }
 
 // DefaultNonceCapacity bounds the remembered nonces: 65,536 entries, about
-// 2.5 MiB at most (a 64-bit hash and a time each, in a map and a ring). It covers
+// 3.3 MiB at the cap (a 64-bit hash and a time each, in a map and a ring). It covers
 // the whole 15-minute window up to ~72 signed requests per second; beyond that
 // the oldest nonces are forgotten first, so a replay is still refused within the
 // last 65,536 signed requests (at 15,000 requests/s, the last ~4 seconds).
-// Options.NonceCapacity raises it (memory grows about 40 bytes per entry).
+// Options.NonceCapacity raises it (memory grows about 50 bytes per entry).
 const DefaultNonceCapacity = 1 << 16
 
 // nonceCache remembers nonces for TimestampWindow: a request older than that is

@@ -245,8 +245,8 @@ func TestCredentialAllows(t *testing.T) {
 }
 
 // TestNonceCacheBoundedUnderFlood: however many distinct nonces arrive within
-// the window, the cache never holds more than its capacity, and its queue does
-// not grow with traffic either.
+// the window, the cache never holds more than its capacity, and each shard's
+// ring has exactly its share of it.
 func TestNonceCacheBoundedUnderFlood(t *testing.T) {
 	const capacity = 64
 	c := newNonceCache(capacity)

@@ -121,7 +121,7 @@ func TestServeFlagsBecomeOptions(t *testing.T) {
 	}
 }
 
-// --- credentials file and --auth (issue #3) ---------------------------------
+// --- credentials file and --auth ---------------------------------------------
 
 const credYAML = `credentials:
   - accessKeyId: ci-key

@@ -285,21 +285,29 @@ func (c *nonceCache) useHash(key uint64, now time.Time) bool {
 	}
 	n := now.UnixNano()
 	cutoff := n - int64(TimestampWindow)
-	for s.n > 0 && (s.ring[s.head].at < cutoff || s.n == len(s.ring)) {
-		e := s.ring[s.head]
-		if s.seen[e.key] == e.at {
-			delete(s.seen, e.key)
-		}
-		s.head = (s.head + 1) % len(s.ring)
-		s.n--
+	for s.n > 0 && s.ring[s.head].at < cutoff {
+		s.dropOldest()
 	}
 	if at, ok := s.seen[key]; ok && at >= cutoff {
-		return false
+		return false // a replay forgets nothing
+	}
+	if s.n == len(s.ring) {
+		s.dropOldest()
 	}
 	s.seen[key] = n
 	s.ring[(s.head+s.n)%len(s.ring)] = nonceEntry{key, n}
 	s.n++
 	return true
+}
+
+// dropOldest forgets the oldest entry of the ring (unless its key was used again since).
+func (s *nonceShard) dropOldest() {
+	e := s.ring[s.head]
+	if s.seen[e.key] == e.at {
+		delete(s.seen, e.key)
+	}
+	s.head = (s.head + 1) % len(s.ring)
+	s.n--
 }
 
 func (c *nonceCache) len() int {

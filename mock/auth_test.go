@@ -3,6 +3,7 @@ package mock
 import (
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/http"
 	"net/url"
@@ -276,6 +277,39 @@ func TestNonceCacheBoundedUnderFlood(t *testing.T) {
 	}
 	if default0 := newNonceCache(0); default0.cap != DefaultNonceCapacity/16 {
 		t.Errorf("default capacity per shard %d", default0.cap)
+	}
+}
+
+// TestNonceReplayForgetsNothing: on a full cache, refused replays do not evict
+// the oldest nonces (bad input never changes state); a fresh nonce does.
+func TestNonceReplayForgetsNothing(t *testing.T) {
+	c := newNonceCache(16) // one entry per shard
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	// Fill one shard: find two keys that land in it.
+	var keys []string
+	for i := 0; len(keys) < 2; i++ {
+		k := fmt.Sprintf("testid\x00k-%d", i)
+		if maphash.String(c.seed, k)%16 == 0 {
+			keys = append(keys, k)
+		}
+	}
+	old, fresh := keys[0], keys[1]
+	if !c.use(old, now) {
+		t.Fatal("first use refused")
+	}
+	for range 100 {
+		if c.use(old, now) {
+			t.Fatal("a replay was accepted")
+		}
+	}
+	if c.use(old, now) {
+		t.Fatal("the replays evicted the nonce they replayed")
+	}
+	if !c.use(fresh, now) {
+		t.Fatal("a fresh nonce was refused")
+	}
+	if !c.use(old, now) {
+		t.Fatal("at the cap, a fresh nonce should have evicted the oldest")
 	}
 }
 

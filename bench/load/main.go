@@ -548,7 +548,7 @@ func run(c config) (bool, error) {
 // after "--", each once in order (a replayed nonce would be refused).
 const wrkScript = `local uris, i = {}, 0
 function init(args) for line in io.lines(args[1]) do uris[#uris + 1] = line end end
-function request() i = i %% #uris + 1; return wrk.format("POST", uris[i]) end
+function request() i = i % #uris + 1; return wrk.format("POST", uris[i]) end
 `
 
 // crossCheck repeats the max-throughput phase with wrk, a load generator in C
@@ -561,55 +561,65 @@ func crossCheck(c config, prefix string, bodySize int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	script := dir + "/replay.lua"
-	if err := os.WriteFile(script, fmt.Appendf(nil, wrkScript), 0o644); err != nil {
+	if err := os.WriteFile(dir+"/replay.lua", []byte(wrkScript), 0o644); err != nil {
 		return err
 	}
 	fmt.Printf("\ncross-check: %s -t1 -c%d for %s against a fresh bare child and a fresh mock\n", c.wrk, c.workers, c.duration)
 	for _, kind := range []string{"bare", "mock"} {
-		ch, err := startChild(kind, bodySize)
+		rate, cpu, err := wrkPhase(c, kind, prefix+kind, bodySize, dir)
 		if err != nil {
-			return err
+			return fmt.Errorf("wrk against %s: %w", kind, err)
 		}
-		s := &signer{base: "/", now: time.Now().UTC(), prefix: prefix + kind}
-		uris := dir + "/uris.txt"
-		f, err := os.Create(uris)
-		if err != nil {
-			ch.stop()
-			return err
-		}
-		w := bufio.NewWriter(f)
-		for range int(c.duration.Seconds() * float64(c.maxRPS)) {
-			fmt.Fprintln(w, s.target(s.counter.Add(1)).URL)
-		}
-		if err := errors.Join(w.Flush(), f.Close()); err != nil {
-			ch.stop()
-			return err
-		}
-		before, err := ch.stats(false)
-		if err != nil {
-			ch.stop()
-			return err
-		}
-		out, err := exec.Command(c.wrk, "-t1", "-c"+strconv.Itoa(c.workers), "-d"+c.duration.String(), "-s", script,
-			"http://"+ch.api+"/", "--", uris).CombinedOutput()
-		after, serr := ch.stats(false)
-		ch.stop()
-		if err != nil || serr != nil {
-			return fmt.Errorf("wrk against %s: %v %v: %s", kind, err, serr, out)
-		}
-		var n int64
-		var secs float64
-		if _, err := fmt.Sscanf(string(wrkLine(out, " requests in ")), "%d requests in %fs", &n, &secs); err != nil || n == 0 {
-			return fmt.Errorf("wrk against %s: no request count in %q", kind, out)
-		}
-		if bad := wrkLine(out, "Non-2xx"); bad != nil {
-			return fmt.Errorf("wrk against %s: %s", kind, bad)
-		}
-		cpu := time.Duration((after.UserMicros+after.SysMicros)-(before.UserMicros+before.SysMicros)) * time.Microsecond / time.Duration(n)
-		fmt.Printf("  %-5s %8.0f req/s   CPU/req %s\n", kind, float64(n)/secs, cpu.Round(100*time.Nanosecond))
+		fmt.Printf("  %-5s %8.0f req/s   CPU/req %s\n", kind, rate, cpu.Round(100*time.Nanosecond))
 	}
 	return nil
+}
+
+// wrkPhase drives a fresh child of kind with wrk for c.duration, replaying
+// requests pre-signed into dir/uris.txt, and returns requests/s and server CPU
+// per request.
+func wrkPhase(c config, kind, prefix string, bodySize int, dir string) (float64, time.Duration, error) {
+	ch, err := startChild(kind, bodySize)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer ch.stop()
+	uris := dir + "/uris.txt"
+	f, err := os.Create(uris)
+	if err != nil {
+		return 0, 0, err
+	}
+	w := bufio.NewWriter(f)
+	s := &signer{base: "/", now: time.Now().UTC(), prefix: prefix}
+	for range int(c.duration.Seconds() * float64(c.maxRPS)) {
+		fmt.Fprintln(w, s.target(s.counter.Add(1)).URL)
+	}
+	if err := errors.Join(w.Flush(), f.Close()); err != nil {
+		return 0, 0, err
+	}
+	before, err := ch.stats(false)
+	if err != nil {
+		return 0, 0, err
+	}
+	out, err := exec.Command(c.wrk, "-t1", "-c"+strconv.Itoa(c.workers), "-d"+c.duration.String(), "-s", dir+"/replay.lua",
+		"http://"+ch.api+"/", "--", uris).CombinedOutput()
+	if err != nil {
+		return 0, 0, fmt.Errorf("%v: %s", err, out)
+	}
+	after, err := ch.stats(false)
+	if err != nil {
+		return 0, 0, err
+	}
+	var n int64
+	var secs float64
+	if _, err := fmt.Sscanf(string(wrkLine(out, " requests in ")), "%d requests in %fs", &n, &secs); err != nil || n == 0 || secs == 0 {
+		return 0, 0, fmt.Errorf("no request count in %q", out)
+	}
+	if bad := wrkLine(out, "Non-2xx"); bad != nil {
+		return 0, 0, fmt.Errorf("%s", bad)
+	}
+	cpu := time.Duration((after.UserMicros+after.SysMicros)-(before.UserMicros+before.SysMicros)) * time.Microsecond / time.Duration(n)
+	return float64(n) / secs, cpu, nil
 }
 
 // wrkLine returns the first line of wrk's output that contains s, trimmed.

@@ -94,4 +94,4 @@ bench-startup-binary:
 
 ## soak: the long soak test (mixed traffic for 3 minutes, goroutine and heap checks)
 soak:
-	$(GO) test -race -count=1 -run='^TestSoak$$' -soak=3m -timeout=15m ./mock/
+	$(GO) test -race -count=1 -run='^TestSoak$$' -timeout=15m ./mock/ -soak=3m

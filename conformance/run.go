@@ -17,9 +17,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -155,11 +157,7 @@ func (c *Config) defaults() error {
 	for _, f := range c.Formats {
 		name, _, _ := strings.Cut(f, ":")
 		if formatters.FindFmt(name) == nil {
-			var names []string
-			for n := range formatters.AvailableFormatters() {
-				names = append(names, n)
-			}
-			sort.Strings(names)
+			names := slices.Sorted(maps.Keys(formatters.AvailableFormatters()))
 			return fmt.Errorf("conformance: format %q: want one of %s, optionally with :FILE", f, strings.Join(names, ", "))
 		}
 	}
@@ -444,12 +442,7 @@ func printSummary(w io.Writer, res Result) {
 	b.WriteString("\n\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "tag\tscenarios\tpassed\tfailed\tknown failing\tfixed")
-	tags := make([]string, 0, len(res.ByTag))
-	for t := range res.ByTag {
-		tags = append(tags, t)
-	}
-	sort.Strings(tags)
-	for _, t := range tags {
+	for _, t := range slices.Sorted(maps.Keys(res.ByTag)) {
 		c := res.ByTag[t]
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", t, c.Total, c.Passed, c.Failed, c.KnownFailing, c.Fixed)
 	}

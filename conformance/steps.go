@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -989,15 +990,6 @@ func (w *world) onlyRegionsDescribed(list string) error {
 	return nil
 }
 
-func regionList(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for r := range m {
-		out = append(out, r)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func (w *world) describedInExactly(alias, version, list string) error {
 	want, err := w.expandList(list)
 	if err != nil {
@@ -1012,7 +1004,7 @@ func (w *world) describedIn(alias, version string, want []string) error {
 		return err
 	}
 	sort.Strings(want)
-	if got := regionList(regions); !slices.Equal(want, got) {
+	if got := slices.Sorted(maps.Keys(regions)); !slices.Equal(want, got) {
 		return w.failf(ex, "expected %s version %s in the regions %s, got %s", w.name(alias), version, strings.Join(want, ", "), strings.Join(got, ", "))
 	}
 	return nil
@@ -1044,7 +1036,7 @@ func (w *world) statusEverywhere(alias, version, status string) error {
 	if len(regions) == 0 {
 		return w.failf(ex, "%s version %s is described in no region", w.name(alias), version)
 	}
-	for _, r := range regionList(regions) {
+	for _, r := range slices.Sorted(maps.Keys(regions)) {
 		if regions[r] != status {
 			return w.failf(ex, "expected %s version %s to be %s in every region, it is %s in %s", w.name(alias), version, status, regions[r], r)
 		}

@@ -4,10 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -291,9 +292,6 @@ func (s *suite) knownRegions(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discovering the target's regions: %w", err)
 	}
-	for r := range regions {
-		s.regions = append(s.regions, r)
-	}
-	sort.Strings(s.regions)
+	s.regions = slices.Sorted(maps.Keys(regions))
 	return s.regions, nil
 }

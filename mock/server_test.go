@@ -2,7 +2,8 @@ package mock
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"testing"
 )
 
@@ -13,11 +14,7 @@ func TestEveryHandlerHasAnOperation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var handlers []string
-	for a := range s.actionTable() {
-		handlers = append(handlers, a)
-	}
-	sort.Strings(handlers)
+	handlers := slices.Sorted(maps.Keys(s.actionTable()))
 	if got, want := fmt.Sprint(handlers), fmt.Sprint(s.validator.Actions()); got != want {
 		t.Fatalf("handlers %s, spec operations %s", got, want)
 	}

@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -758,12 +760,7 @@ func (e *Engine) Snapshot(acct string) State {
 		}
 		as := AccountState{Account: n, Apps: []AppState{}}
 		a.mu.Lock()
-		ids := make([]string, 0, len(a.apps))
-		for id := range a.apps {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
+		for _, id := range slices.Sorted(maps.Keys(a.apps)) {
 			p := a.apps[id]
 			ps := AppState{AppID: id, Files: []FileState{}}
 			for _, f := range p.order {

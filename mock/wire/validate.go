@@ -7,9 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -60,12 +61,7 @@ func NewValidator(doc *openapi3.T) *Validator {
 
 // Actions lists the actions of the document, sorted.
 func (v *Validator) Actions() []string {
-	out := make([]string, 0, len(v.ops))
-	for a := range v.ops {
-		out = append(out, a)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(v.ops))
 }
 
 // Check answers InvalidAction.NotFound for an action the document lacks, and
@@ -82,12 +78,7 @@ func (v *Validator) Check(action, method string) *Error {
 }
 
 func methodList(m map[string]bool) string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return strings.Join(out, ", ")
+	return strings.Join(slices.Sorted(maps.Keys(m)), ", ")
 }
 
 var dummyRequest = &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/"}, Header: http.Header{}}

@@ -38,6 +38,8 @@ faults:
 		{"unknown rule key", "faults: [{effect: corrupt, when: now}]", 0, "field when not found"},
 		{"bad rule", "faults: [{effect: corrupt}, {effect: slow}]", 0, "faults[1]: effect slow needs"},
 		{"bad duration", "faults: [{effect: latency, latency: [1]}]", 0, "duration"},
+		{"shorthand and params both", "faults: [{effect: region_down, mode: fail, params: {mode: refuse}}]", 0, "mode is given both in params and in the rule"},
+		{"second of two conflicts", "faults: [{effect: error, code: Throttling.User, message: a, params: {message: b}}]", 0, "message is given both"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

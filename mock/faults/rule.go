@@ -3,6 +3,7 @@ package faults
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -228,7 +230,7 @@ func (r *Rule) normalize() error {
 		return fmt.Errorf("effect %q: want one of %s", r.Effect, strings.Join(effects, ", "))
 	}
 	for k, on := range used {
-		if on && !contains(allowed, k) {
+		if on && !slices.Contains(allowed, k) {
 			return fmt.Errorf("params.%s does not apply to effect %s", k, r.Effect)
 		}
 	}
@@ -245,67 +247,30 @@ func (r *Rule) normalize() error {
 
 var effects = []string{RegionDown, ServerDown, Slow, FailAfter, Corrupt, Error, Latency}
 
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
+func mergeParams(dst *Params, flat Params) error {
+	return cmp.Or(
+		takeParam("mode", &dst.Mode, flat.Mode),
+		takeParam("factor", &dst.Factor, flat.Factor),
+		takeParam("latency", &dst.Latency, flat.Latency),
+		takeParam("fraction", &dst.Fraction, flat.Fraction),
+		takeParam("code", &dst.Code, flat.Code),
+		takeParam("status", &dst.Status, flat.Status),
+		takeParam("message", &dst.Message, flat.Message),
+		takeParam("retryAfter", &dst.RetryAfter, flat.RetryAfter),
+	)
 }
 
-func mergeParams(dst *Params, flat Params) error {
-	conflict := func(name string) error {
+// takeParam moves a parameter given in the rule's shorthand into params; it is an
+// error when params has it too.
+func takeParam[T comparable](name string, dst *T, flat T) error {
+	var zero T
+	if flat == zero {
+		return nil
+	}
+	if *dst != zero {
 		return fmt.Errorf("%s is given both in params and in the rule", name)
 	}
-	if flat.Mode != "" {
-		if dst.Mode != "" {
-			return conflict("mode")
-		}
-		dst.Mode = flat.Mode
-	}
-	if flat.Factor != 0 {
-		if dst.Factor != 0 {
-			return conflict("factor")
-		}
-		dst.Factor = flat.Factor
-	}
-	if flat.Latency != 0 {
-		if dst.Latency != 0 {
-			return conflict("latency")
-		}
-		dst.Latency = flat.Latency
-	}
-	if flat.Fraction != nil {
-		if dst.Fraction != nil {
-			return conflict("fraction")
-		}
-		dst.Fraction = flat.Fraction
-	}
-	if flat.Code != "" {
-		if dst.Code != "" {
-			return conflict("code")
-		}
-		dst.Code = flat.Code
-	}
-	if flat.Status != 0 {
-		if dst.Status != 0 {
-			return conflict("status")
-		}
-		dst.Status = flat.Status
-	}
-	if flat.Message != "" {
-		if dst.Message != "" {
-			return conflict("message")
-		}
-		dst.Message = flat.Message
-	}
-	if flat.RetryAfter != 0 {
-		if dst.RetryAfter != 0 {
-			return conflict("retryAfter")
-		}
-		dst.RetryAfter = flat.RetryAfter
-	}
+	*dst = flat
 	return nil
 }
 

@@ -31,6 +31,7 @@ type Validator struct {
 type operation struct {
 	route   *routers.Route
 	methods map[string]bool // HTTP methods the action answers
+	memos   []*memo         // per parameter of route.Operation (nil: not in the query)
 }
 
 // NewValidator compiles doc. The HTTP methods of each action come from the
@@ -53,6 +54,12 @@ func NewValidator(doc *openapi3.T) *Validator {
 			}
 		}
 		if op.route != nil {
+			op.memos = make([]*memo, len(op.route.Operation.Parameters))
+			for i, p := range op.route.Operation.Parameters {
+				if p.Value.In == openapi3.ParameterInQuery {
+					op.memos[i] = newMemo()
+				}
+			}
 			v.ops[action] = op
 		}
 	}
@@ -87,25 +94,39 @@ var dummyRequest = &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/"
 // required parameter absent answers MissingParameter, any other violation
 // InvalidParameter.<Name>. Check must have accepted the action. The JSON
 // parameters (content: application/json) are decoded once, here, and their
-// validated values are left in req.JSON for the action.
+// validated values are left in req.JSON for the action. A single value that
+// passed before is not checked again (see memo).
 func (v *Validator) Validate(ctx context.Context, req *Request) *Error {
 	op := v.ops[req.Action]
 	params := req.Params
 	in := &openapi3filter.RequestValidationInput{Request: dummyRequest, QueryParams: params, Route: op.route, Options: v.opts,
 		ParamDecoder: req.decodeJSONParam}
-	for _, p := range op.route.Operation.Parameters {
+	for i, p := range op.route.Operation.Parameters {
 		param := p.Value
 		if param.In != openapi3.ParameterInQuery {
 			continue
 		}
-		if _, sent := params[param.Name]; !sent && !param.Required {
+		values, sent := params[param.Name]
+		if !sent && !param.Required {
 			continue // nothing to check (defaults are not set: SkipSettingDefaults)
+		}
+		m := op.memos[i]
+		if len(values) == 1 {
+			if e := m.get(values[0]); e != nil {
+				if param.Content != nil {
+					req.setJSON(param.Name, e.decoded)
+				}
+				continue
+			}
 		}
 		err := openapi3filter.ValidateParameter(ctx, in, param)
 		if err == nil {
+			if len(values) == 1 {
+				m.put(values[0], req.JSON[param.Name])
+			}
 			continue
 		}
-		if _, sent := params[param.Name]; param.Required && !sent {
+		if param.Required && !sent {
 			return MissingParameter(param.Name)
 		}
 		return InvalidParameter(param.Name).WithDetail("%s", reason(err))
@@ -150,11 +171,15 @@ func (r *Request) decodeJSONParam(param *openapi3.Parameter, values []string) (a
 		}
 		out = arr
 	}
+	r.setJSON(param.Name, out)
+	return out, mt.Schema.Value, nil
+}
+
+func (r *Request) setJSON(name string, v any) {
 	if r.JSON == nil {
 		r.JSON = make(map[string]any, 2)
 	}
-	r.JSON[param.Name] = out
-	return out, mt.Schema.Value, nil
+	r.JSON[name] = v
 }
 
 // reason turns a kin-openapi error into one readable line for X-Ensmock-Detail.

@@ -65,7 +65,24 @@ type regionStatus struct {
 }
 
 // utc is the metadata's time format, e.g. 2021-12-28T16:00:00Z.
-func utc(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+func utc(t time.Time) string { return t.UTC().Format(utcLayout) }
+
+const utcLayout = "2006-01-02T15:04:05Z"
+
+// utcCache formats times as utc does, once per run of equal seconds: the
+// replicas of a file mostly share their start (and often their update) second,
+// and a describe answer carries two times per replica.
+type utcCache struct {
+	sec  int64
+	text string
+}
+
+func (c *utcCache) format(t time.Time) string {
+	if sec := t.Unix(); sec != c.sec || c.text == "" {
+		c.sec, c.text = sec, utc(t)
+	}
+	return c.text
+}
 
 // action is one emulated operation: it reads validated parameters and returns a body.
 type action func(ctx context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error)
@@ -246,6 +263,7 @@ func describeDataPushResult(_ context.Context, s *Server, account string, req *w
 		resp.PageSize = res.Total
 	}
 	resp.PushResults.PushResult = make([]pushStatus, len(res.Files))
+	var starts, updates utcCache
 	for i, f := range res.Files {
 		ps := &resp.PushResults.PushResult[i]
 		ps.Name, ps.Version = f.Name, f.Version
@@ -255,7 +273,7 @@ func describeDataPushResult(_ context.Context, s *Server, account string, req *w
 			ss.Status, ss.RegionIDCount = st.Status, len(st.Regions)
 			ss.RegionIDs.RegionID = make([]regionStatus, len(st.Regions))
 			for k, r := range st.Regions {
-				ss.RegionIDs.RegionID[k] = regionStatus{RegionID: r.RegionID, StartTime: utc(r.Start), StatusDescrip: r.Descrip, UpdateTime: utc(r.Update)}
+				ss.RegionIDs.RegionID[k] = regionStatus{RegionID: r.RegionID, StartTime: starts.format(r.Start), StatusDescrip: r.Descrip, UpdateTime: updates.format(r.Update)}
 			}
 		}
 	}

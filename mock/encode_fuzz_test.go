@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"math/rand/v2"
@@ -90,10 +91,12 @@ func FuzzEncode(f *testing.F) {
 func roundTrip[T any](t *testing.T, action string, v *T, _ *T) {
 	t.Helper()
 	for _, format := range []wire.Format{wire.JSON, wire.XML} {
-		data, err := wire.Encode(format, action, v)
+		var buf bytes.Buffer
+		err := wire.Encode(&buf, format, action, v)
 		if err != nil {
 			t.Fatalf("encode %s (format %d): %v", action, format, err)
 		}
+		data := buf.Bytes()
 		var got T
 		want := deepCopy(v)
 		if format == wire.JSON {

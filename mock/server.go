@@ -7,6 +7,7 @@
 package mock
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ensmock/ensmock/mock/clock"
@@ -385,8 +387,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		fail(e)
 		return
 	}
-	data, err := wire.Encode(req.Format, req.Action, body)
-	if err != nil {
+	buf := bodies.Get().(*bytes.Buffer)
+	defer recycle(buf)
+	if err := wire.Encode(buf, req.Format, req.Action, body); err != nil {
 		fail(wire.InternalError.WithDetail("encode: %v", err))
 		return
 	}
@@ -397,7 +400,18 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ent.HTTPStatus = http.StatusOK
-	wire.WriteSuccess(w, req.RequestID, req.Format, data)
+	wire.WriteSuccess(w, req.RequestID, req.Format, buf.Bytes())
+}
+
+// bodies recycles the buffers success bodies are encoded into; one larger than
+// 64 KiB (a big describe export) is left to the GC rather than kept.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func recycle(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 {
+		buf.Reset()
+		bodies.Put(buf)
+	}
 }
 
 // wait holds an answer for an injected latency (the only real delay in the

@@ -241,21 +241,13 @@ func WriteError(w http.ResponseWriter, requestID string, f Format, e *Error) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// Encode renders a success body: JSON as is, XML under <Action+"Response">.
-func Encode(f Format, action string, body any) ([]byte, error) {
-	var buf bytes.Buffer
+// Encode renders a success body into buf: JSON as is, XML under <Action+"Response">.
+func Encode(buf *bytes.Buffer, f Format, action string, body any) error {
 	if f == JSON {
-		if err := marshalJSON(&buf, body); err != nil {
-			return nil, err
-		}
-		return buf.Bytes(), nil
+		return marshalJSON(buf, body)
 	}
 	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
-	enc := xml.NewEncoder(&buf)
-	if err := enc.EncodeElement(body, xml.StartElement{Name: xml.Name{Local: action + "Response"}}); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return xml.NewEncoder(buf).EncodeElement(body, xml.StartElement{Name: xml.Name{Local: action + "Response"}})
 }
 
 // WriteSuccess answers 200 with an encoded body.

@@ -72,7 +72,7 @@ type Fetcher interface {
 type PushContext struct {
 	Account, App string
 	File         DataFile
-	Targets      []Server
+	Targets      []Server // read-only
 }
 
 // ReplicaPlan is how one transfer to one file server will go. Hooks may change it.
@@ -321,13 +321,15 @@ func (e *Engine) RegisterApp(acct, id string) error {
 // Push starts pushing files to the file servers selected by st and returns one
 // result per file, in order. A *ParamError or ErrUnknownApp changes no state.
 func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile, st Strategy) ([]PushResult, error) {
-	seen := make(map[fileKey]struct{}, len(files))
-	for _, f := range files {
-		k := fileKey{f.Name, f.Version}
-		if _, dup := seen[k]; dup {
-			return nil, &ParamError{"Data", fmt.Sprintf("data file %q version %q is listed twice", f.Name, f.Version)}
+	if len(files) > 1 {
+		seen := make(map[fileKey]struct{}, len(files))
+		for _, f := range files {
+			k := fileKey{f.Name, f.Version}
+			if _, dup := seen[k]; dup {
+				return nil, &ParamError{"Data", fmt.Sprintf("data file %q version %q is listed twice", f.Name, f.Version)}
+			}
+			seen[k] = struct{}{}
 		}
-		seen[k] = struct{}{}
 	}
 	targets := e.ix.targets(st)
 	a := e.account(acct, true)
@@ -474,7 +476,13 @@ func (f *file) find(server int) *replica {
 	return nil
 }
 
+// servers returns the file servers of ix, a list of server indexes in
+// increasing order: when it holds every server, the index's own list (shared,
+// read-only), else a new slice.
 func (e *Engine) servers(ix []int) []Server {
+	if all := e.ix.servers; len(ix) == len(all) {
+		return all[:len(all):len(all)]
+	}
 	out := make([]Server, len(ix))
 	for i, s := range ix {
 		out[i] = e.ix.servers[s]
@@ -491,8 +499,9 @@ func (e *Engine) start(rec *file, pc PushContext, now int64) {
 	if rec.replicas == nil {
 		rec.replicas = make([]replica, 0, len(pc.Targets))
 	}
+	var plan ReplicaPlan // one for all replicas: the hook's pointer makes it escape
 	for _, s := range pc.Targets {
-		plan := ReplicaPlan{Duration: e.transfer(rec, s, size)}
+		plan = ReplicaPlan{Duration: e.transfer(rec, s, size)}
 		if rec.blob != nil && rec.blob.Fail != "" {
 			plan.Duration, plan.Fail = e.cfg.BaseLatency, rec.blob.Fail
 		}

@@ -64,7 +64,7 @@ type Options struct {
 	Spec []byte
 	// Limits bound the size of a request.
 	Limits wire.Limits
-	// NonceCapacity bounds remembered signature nonces (default DefaultNonceCapacity, 262,144).
+	// NonceCapacity bounds remembered signature nonces (default DefaultNonceCapacity).
 	NonceCapacity int
 
 	// Source is how data files get their content: SourceSimulate (default: size

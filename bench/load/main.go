@@ -67,7 +67,7 @@ type config struct {
 func main() {
 	child := flag.String("child", "", "internal: run as the server child (mock or bare)")
 	bodySize := flag.Int("body-size", 300, "internal: bare child's body size")
-	flag.IntVar(&nonceCapacity, "nonce-capacity", 0, "mock.Options.NonceCapacity of the mock children (0: the mock's default, 1,048,576)")
+	flag.IntVar(&nonceCapacity, "nonce-capacity", 0, "mock.Options.NonceCapacity of the mock children (0: mock.DefaultNonceCapacity)")
 	var c config
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "length of each max-throughput phase")
 	flag.DurationVar(&c.rateDuration, "rate-duration", 10*time.Second, "length of each fixed-rate phase")

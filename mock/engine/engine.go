@@ -500,8 +500,9 @@ func (e *Engine) start(rec *file, pc PushContext, now int64) {
 		rec.replicas = make([]replica, 0, len(pc.Targets))
 	}
 	var plan ReplicaPlan // one for all replicas: the hook's pointer makes it escape
+	fileHash := jitterHashFile(e.cfg.Seed, rec.Name, rec.Version)
 	for _, s := range pc.Targets {
-		plan = ReplicaPlan{Duration: e.transfer(rec, s, size)}
+		plan = ReplicaPlan{Duration: e.transfer(fileHash, rec.attempts, s, size)}
 		if rec.blob != nil && rec.blob.Fail != "" {
 			plan.Duration, plan.Fail = e.cfg.BaseLatency, rec.blob.Fail
 		}
@@ -531,13 +532,13 @@ func (e *Engine) start(rec *file, pc PushContext, now int64) {
 
 // transfer is the base latency plus size over bandwidth, with seeded jitter that
 // depends only on (seed, name, version, server, attempt): the same inputs always
-// give the same duration.
-func (e *Engine) transfer(rec *file, s Server, size int64) time.Duration {
+// give the same duration. fileHash is jitterHashFile(seed, name, version).
+func (e *Engine) transfer(fileHash uint64, attempt uint16, s Server, size int64) time.Duration {
 	d := e.cfg.BaseLatency + time.Duration(float64(size)/float64(e.cfg.Bandwidth)*float64(time.Second))
 	if e.cfg.Jitter == 0 {
 		return d
 	}
-	u := float64(jitterHash(e.cfg.Seed, rec.Name, rec.Version, s.ID, rec.attempts)%2001)/1000 - 1 // [-1, 1]
+	u := float64(jitterHashServer(fileHash, s.ID, attempt)%2001)/1000 - 1 // [-1, 1]
 	return time.Duration(float64(d) * (1 + e.cfg.Jitter*u))
 }
 

@@ -177,27 +177,35 @@ func (f *filter) scan(ix *index, p *app, from, to int) (page []*file, total int)
 	return page, total
 }
 
-// jitterHash is FNV-64a of "seed\x00name\x00version\x00server\x00attempt" (the
-// decimal numbers as fmt's %d writes them), without fmt or an allocation.
-func jitterHash(seed uint64, name, version, server string, attempt uint16) uint64 {
-	const offset, prime = 14695981039346656037, 1099511628211
-	h := uint64(offset)
-	str := func(s string) {
-		for i := 0; i < len(s); i++ {
-			h ^= uint64(s[i])
-			h *= prime
-		}
-	}
+// The transfer jitter hashes "seed\x00name\x00version\x00server\x00attempt"
+// (the decimal numbers as fmt's %d writes them) with FNV-64a, without fmt or
+// an allocation: jitterHashFile hashes the part every server of a push shares,
+// once per push, and jitterHashServer continues it with one server and attempt.
+func jitterHashFile(seed uint64, name, version string) uint64 {
 	var num [20]byte
-	str(string(strconv.AppendUint(num[:0], seed, 10)))
-	str("\x00")
-	str(name)
-	str("\x00")
-	str(version)
-	str("\x00")
-	str(server)
-	str("\x00")
-	str(string(strconv.AppendUint(num[:0], uint64(attempt), 10)))
+	h := fnv64a(fnvOffset, string(strconv.AppendUint(num[:0], seed, 10)))
+	h = fnv64a(h, "\x00")
+	h = fnv64a(h, name)
+	h = fnv64a(h, "\x00")
+	h = fnv64a(h, version)
+	return fnv64a(h, "\x00")
+}
+
+func jitterHashServer(h uint64, server string, attempt uint16) uint64 {
+	var num [20]byte
+	h = fnv64a(h, server)
+	h = fnv64a(h, "\x00")
+	return fnv64a(h, string(strconv.AppendUint(num[:0], uint64(attempt), 10)))
+}
+
+const fnvOffset, fnvPrime = 14695981039346656037, 1099511628211
+
+// fnv64a continues an FNV-64a hash h over s.
+func fnv64a(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime
+	}
 	return h
 }
 

@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ensmock/ensmock/mock/wire"
@@ -60,6 +61,12 @@ type authenticator struct {
 	creds  map[string]*Credential
 	now    func() time.Time
 	nonces *nonceCache
+	lastTS atomic.Pointer[parsedTimestamp] // the last timestamp parsed: clients send the same one all second
+}
+
+type parsedTimestamp struct {
+	text string
+	t    time.Time
 }
 
 func newAuthenticator(off bool, creds []Credential, now func() time.Time, nonceCap int) *authenticator {
@@ -196,7 +203,7 @@ func (a *authenticator) checkTime(v, name string) *wire.Error {
 	if v == "" {
 		return wire.MissingParameter(name)
 	}
-	t, err := time.Parse(timestampLayout, v)
+	t, err := a.parseTimestamp(v)
 	if err != nil {
 		return wire.InvalidTimeStampFormat.WithDetail("%s %q: want UTC yyyy-MM-ddTHH:mm:ssZ", name, v)
 	}
@@ -204,6 +211,18 @@ func (a *authenticator) checkTime(v, name string) *wire.Error {
 		return wire.InvalidTimeStampExpired.WithDetail("%s %s is %s away from the mock's clock %s (window ±15m)", name, v, d.Round(time.Second), a.now().Format(timestampLayout))
 	}
 	return nil
+}
+
+// parseTimestamp parses v as timestampLayout, reusing the last success.
+func (a *authenticator) parseTimestamp(v string) (time.Time, error) {
+	if p := a.lastTS.Load(); p != nil && p.text == v {
+		return p.t, nil
+	}
+	t, err := time.Parse(timestampLayout, v)
+	if err == nil {
+		a.lastTS.Store(&parsedTimestamp{text: v, t: t})
+	}
+	return t, err
 }
 
 // stsBuffers recycles V1 strings-to-sign (one per signed request).

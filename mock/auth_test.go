@@ -389,3 +389,14 @@ func TestUnsupportedV3Algorithm(t *testing.T) {
 		}
 	}
 }
+
+func TestParseTimestampReusesOnlyTheSameText(t *testing.T) {
+	a := newAuthenticator(false, nil, time.Now, 0)
+	for _, v := range []string{"2026-11-27T04:41:03Z", "2026-11-27T04:41:03Z", "2026-11-27T04:41:04Z", "2026-11-27T04:41:04", "", "2026-11-27T04:41:03Z", "2026-13-27T04:41:03Z"} {
+		got, gotErr := a.parseTimestamp(v)
+		want, wantErr := time.Parse(timestampLayout, v)
+		if !got.Equal(want) || (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("%q: %v, %v; want %v, %v", v, got, gotErr, want, wantErr)
+		}
+	}
+}

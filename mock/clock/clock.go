@@ -7,6 +7,7 @@ package clock
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,13 +31,21 @@ func ParseMode(s string) (Mode, error) {
 }
 
 // Clock is safe for concurrent use. Switching mode or speed keeps time continuous.
+// Reading it takes no lock (every request reads it several times): its setting
+// is an immutable snapshot behind an atomic pointer, replaced by the writers,
+// which take turns on mu.
 type Clock struct {
-	mu         sync.RWMutex
+	mu   sync.Mutex // serializes the writers
+	set  atomic.Pointer[setting]
+	wall func() time.Time
+}
+
+// setting is the clock between two changes.
+type setting struct {
 	mode       Mode
 	speed      float64
-	anchorWall time.Time // wall time at the last change
-	anchorVirt time.Time // mock time at the last change
-	wall       func() time.Time
+	anchorWall time.Time // wall time at the change
+	anchorVirt time.Time // mock time at the change
 }
 
 // New returns a clock in the given mode starting at start (the wall clock when zero).
@@ -50,26 +59,37 @@ func New(mode Mode, speed float64, start time.Time) *Clock {
 	if speed <= 0 {
 		speed = 1
 	}
-	c.mode, c.speed, c.anchorWall, c.anchorVirt = mode, speed, now, start.UTC()
+	c.set.Store(&setting{mode: mode, speed: speed, anchorWall: now, anchorVirt: start.UTC()})
 	return c
 }
 
 // Now returns the mock's current time, in UTC.
-func (c *Clock) Now() time.Time {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.nowLocked()
+func (c *Clock) Now() time.Time { return c.set.Load().now(c.wall) }
+
+func (s *setting) now(wall func() time.Time) time.Time {
+	if s.mode == Manual {
+		return s.anchorVirt
+	}
+	elapsed := wall().Sub(s.anchorWall)
+	if s.speed != 1 {
+		elapsed = time.Duration(float64(elapsed) * s.speed)
+	}
+	return s.anchorVirt.Add(elapsed)
 }
 
-func (c *Clock) nowLocked() time.Time {
-	if c.mode == Manual {
-		return c.anchorVirt
+// change replaces the setting with what f makes of (a copy of) the current one
+// and the current time; f may refuse, and then nothing changes.
+func (c *Clock) change(f func(s *setting, now time.Time) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur := c.set.Load()
+	next := *cur
+	if err := f(&next, cur.now(c.wall)); err != nil {
+		return err
 	}
-	elapsed := c.wall().Sub(c.anchorWall)
-	if c.speed != 1 {
-		elapsed = time.Duration(float64(elapsed) * c.speed)
-	}
-	return c.anchorVirt.Add(elapsed)
+	next.anchorWall = c.wall()
+	c.set.Store(&next)
+	return nil
 }
 
 // The mock's time stays within [Earliest, Latest]: the engine keeps times as
@@ -93,14 +113,13 @@ func (c *Clock) Advance(d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("clock: cannot advance by a negative duration %s", d)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.nowLocked()
-	if err := InRange(now.Add(d)); err != nil {
-		return err
-	}
-	c.anchorWall, c.anchorVirt = c.wall(), now.Add(d)
-	return nil
+	return c.change(func(s *setting, now time.Time) error {
+		if err := InRange(now.Add(d)); err != nil {
+			return err
+		}
+		s.anchorVirt = now.Add(d)
+		return nil
+	})
 }
 
 // Set jumps the clock to t (forward or backward); a t outside [Earliest,
@@ -109,22 +128,21 @@ func (c *Clock) Set(t time.Time) error {
 	if err := InRange(t); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.anchorWall, c.anchorVirt = c.wall(), t.UTC()
-	return nil
+	return c.change(func(s *setting, _ time.Time) error {
+		s.anchorVirt = t.UTC()
+		return nil
+	})
 }
 
 // SetMode switches mode and speed (speed <= 0 keeps the current speed).
 func (c *Clock) SetMode(mode Mode, speed float64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.nowLocked()
-	c.mode = mode
-	if speed > 0 {
-		c.speed = speed
-	}
-	c.anchorWall, c.anchorVirt = c.wall(), now
+	_ = c.change(func(s *setting, now time.Time) error {
+		s.mode, s.anchorVirt = mode, now
+		if speed > 0 {
+			s.speed = speed
+		}
+		return nil
+	})
 }
 
 // State describes the clock.
@@ -136,7 +154,6 @@ type State struct {
 
 // State returns the current mode, speed and time.
 func (c *Clock) State() State {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return State{Mode: c.mode, Speed: c.speed, Now: c.nowLocked()}
+	s := c.set.Load()
+	return State{Mode: s.mode, Speed: s.speed, Now: s.now(c.wall)}
 }

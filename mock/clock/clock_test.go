@@ -1,6 +1,7 @@
 package clock
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
@@ -79,4 +80,37 @@ func TestTimeStaysInRange(t *testing.T) {
 	if got := c.Now(); !got.Equal(time.Date(2199, 12, 31, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("a refused change moved the clock: %v", got)
 	}
+}
+
+// Readers take no lock: under -race, readers running while the clock is
+// advanced always see a time that never goes back and is one the writer made.
+func TestConcurrentReadersSeeWholeChanges(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := New(Manual, 0, start)
+	const steps = 2000
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			last := start
+			for {
+				now := c.Now()
+				if now.Before(last) || now.Sub(start)%time.Second != 0 {
+					t.Errorf("read %s after %s", now, last)
+					return
+				}
+				last = now
+				if now.Equal(start.Add(steps * time.Second)) {
+					return
+				}
+			}
+		}()
+	}
+	for range steps {
+		if err := c.Advance(time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
 }

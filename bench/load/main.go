@@ -15,7 +15,9 @@
 // from /proc/<pid>/status. Phases:
 //
 //  1. idle RSS of a fresh mock;
-//  2. max throughput (-duration each, bare then mock);
+//  2. max throughput: -rounds rounds of -duration, bare and mock alternating;
+//     the round with the median CPU per request of each is reported, so that a
+//     burst of noise from the shared machine in one round does not decide;
 //  3. fixed -rate req/s (-rate-duration each) for the latency quantiles;
 //  4. soak: a fresh mock under full load for -soak, then its RSS. Requests are
 //     signed on the fly here and new-file names cycle over -soak-files names, so
@@ -31,6 +33,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -43,6 +46,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -58,6 +62,7 @@ import (
 type config struct {
 	duration, rateDuration, soak time.Duration
 	rate, maxRPS, workers        int
+	rounds                       int
 	soakFiles                    int
 	strict                       bool
 	cpuProfile                   string
@@ -69,12 +74,13 @@ func main() {
 	bodySize := flag.Int("body-size", 300, "internal: bare child's body size")
 	flag.IntVar(&nonceCapacity, "nonce-capacity", 0, "mock.Options.NonceCapacity of the mock children (0: mock.DefaultNonceCapacity)")
 	var c config
-	flag.DurationVar(&c.duration, "duration", 10*time.Second, "length of each max-throughput phase")
+	flag.DurationVar(&c.duration, "duration", 10*time.Second, "length of each max-throughput round")
+	flag.IntVar(&c.rounds, "rounds", 3, "max-throughput rounds of each child, bare and mock alternating; the median round is reported")
 	flag.DurationVar(&c.rateDuration, "rate-duration", 10*time.Second, "length of each fixed-rate phase")
 	flag.IntVar(&c.rate, "rate", 200, "requests/s of the fixed-rate phase")
 	flag.DurationVar(&c.soak, "soak", 60*time.Second, "length of the full-load soak before the RSS reading (0 skips it)")
 	flag.IntVar(&c.soakFiles, "soak-files", 10000, "distinct new-file names in the soak (bounds the engine state)")
-	flag.IntVar(&c.maxRPS, "max-rps", 40000, "requests pre-signed per second of max-throughput phase (an upper bound)")
+	flag.IntVar(&c.maxRPS, "max-rps", 40000, "requests pre-signed per second of a max-throughput round (an upper bound)")
 	flag.IntVar(&c.workers, "workers", 32, "concurrent vegeta workers (and connections) at max throughput")
 	flag.BoolVar(&c.strict, "strict", true, "exit 1 when a target fails")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write the mock child's CPU profile of the max-throughput phase to this file")
@@ -391,6 +397,21 @@ func attack(c *child, name string, tr vegeta.Targeter, rate vegeta.Rate, d time.
 	return ph, nil
 }
 
+// medianRound returns the round with the median CPU per request (the upper
+// median of an even count): one noisy round on a shared machine does not decide.
+func medianRound(rounds []*phase) *phase {
+	sorted := slices.SortedFunc(slices.Values(rounds), func(a, b *phase) int { return cmp.Compare(a.cpuPerReq, b.cpuPerReq) })
+	return sorted[len(sorted)/2]
+}
+
+func cpuList(rounds []*phase) string {
+	parts := make([]string, len(rounds))
+	for i, p := range rounds {
+		parts[i] = p.cpuPerReq.Round(100 * time.Nanosecond).String()
+	}
+	return strings.Join(parts, " ")
+}
+
 func firstN(s []string, n int) []string {
 	if len(s) > n {
 		return s[:n]
@@ -449,29 +470,37 @@ func run(c config) (bool, error) {
 	bs := &signer{base: "http://" + b.api + "/", now: ms.now, prefix: prefix + "b"}
 
 	n := int(c.duration.Seconds() * float64(c.maxRPS))
-	fmt.Printf("typical mock response %d bytes; pre-signing %d requests per max-throughput phase...\n", size, n)
-	bareT, mockT := bs.presigned(n), ms.presigned(n)
-	runtime.GC()
-	fmt.Printf("phase 1: max throughput, %s each, %d workers\n", c.duration, c.workers)
-	bareMax, err := attack(b, "bare max", sliceTargeter(bareT), vegeta.Rate{}, c.duration, c.workers)
-	if err != nil {
-		return false, err
+	rounds := max(c.rounds, 1)
+	fmt.Printf("typical mock response %d bytes; pre-signing %d requests per max-throughput round...\n", size, n)
+	fmt.Printf("phase 1: max throughput, %d rounds of %s each, bare and mock alternating, %d workers\n", rounds, c.duration, c.workers)
+	var bareRounds, mockRounds []*phase
+	for r := range rounds {
+		for _, k := range []struct {
+			ch     *child
+			s      *signer
+			name   string
+			rounds *[]*phase
+		}{{b, bs, "bare max", &bareRounds}, {m, ms, "mock max", &mockRounds}} {
+			targets := k.s.presigned(n)
+			runtime.GC()
+			profDone := make(chan error, 1)
+			if c.cpuProfile != "" && k.ch == m && r == 0 {
+				go func() { profDone <- m.profile(c.cpuProfile, c.duration-time.Second/2) }()
+			} else {
+				profDone <- nil
+			}
+			ph, err := attack(k.ch, k.name, sliceTargeter(targets), vegeta.Rate{}, c.duration, c.workers)
+			if err != nil {
+				return false, err
+			}
+			if err := <-profDone; err != nil {
+				return false, err
+			}
+			*k.rounds = append(*k.rounds, ph)
+		}
 	}
-	bareT = nil
-	profDone := make(chan error, 1)
-	if c.cpuProfile != "" {
-		go func() { profDone <- m.profile(c.cpuProfile, c.duration-time.Second/2) }()
-	} else {
-		profDone <- nil
-	}
-	mockMax, err := attack(m, "mock max", sliceTargeter(mockT), vegeta.Rate{}, c.duration, c.workers)
-	if err != nil {
-		return false, err
-	}
-	if err := <-profDone; err != nil {
-		return false, err
-	}
-	mockT = nil
+	bareMax, mockMax := medianRound(bareRounds), medianRound(mockRounds)
+	fmt.Printf("  CPU/req per round: bare %s; mock %s (the median round of each is reported)\n", cpuList(bareRounds), cpuList(mockRounds))
 	runtime.GC()
 
 	nr := int(c.rateDuration.Seconds()*float64(c.rate)) + c.rate

@@ -149,7 +149,8 @@ func (a *authenticator) verifyV1(req *wire.Request, cred *Credential) *wire.Erro
 	if !req.Has("Signature") {
 		return wire.IncompleteSignature.WithDetail("the Signature parameter is missing")
 	}
-	if e := a.checkTime(req.Get("Timestamp"), "Timestamp"); e != nil {
+	now := a.now()
+	if e := a.checkTime(req.Get("Timestamp"), "Timestamp", now); e != nil {
 		return e
 	}
 	nonce := req.Get("SignatureNonce")
@@ -172,12 +173,13 @@ func (a *authenticator) verifyV1(req *wire.Request, cred *Credential) *wire.Erro
 	if e != nil {
 		return e
 	}
-	return a.useNonce(cred.AccessKeyID, nonce)
+	return a.useNonce(cred.AccessKeyID, nonce, now)
 }
 
 func (a *authenticator) verifyV3(req *wire.Request, cred *Credential) *wire.Error {
 	h := req.HTTP.Header
-	if e := a.checkTime(h.Get("x-acs-date"), "x-acs-date"); e != nil {
+	now := a.now()
+	if e := a.checkTime(h.Get("x-acs-date"), "x-acs-date", now); e != nil {
 		return e
 	}
 	nonce := h.Get("x-acs-signature-nonce")
@@ -196,10 +198,12 @@ func (a *authenticator) verifyV3(req *wire.Request, cred *Credential) *wire.Erro
 	case err != nil:
 		return wire.IncompleteSignature.WithDetail("%v", err)
 	}
-	return a.useNonce(cred.AccessKeyID, nonce)
+	return a.useNonce(cred.AccessKeyID, nonce, now)
 }
 
-func (a *authenticator) checkTime(v, name string) *wire.Error {
+// checkTime checks a request's timestamp v against now, the mock's time (read
+// once per request).
+func (a *authenticator) checkTime(v, name string, now time.Time) *wire.Error {
 	if v == "" {
 		return wire.MissingParameter(name)
 	}
@@ -207,8 +211,8 @@ func (a *authenticator) checkTime(v, name string) *wire.Error {
 	if err != nil {
 		return wire.InvalidTimeStampFormat.WithDetail("%s %q: want UTC yyyy-MM-ddTHH:mm:ssZ", name, v)
 	}
-	if d := a.now().Sub(t); d > TimestampWindow || d < -TimestampWindow {
-		return wire.InvalidTimeStampExpired.WithDetail("%s %s is %s away from the mock's clock %s (window ±15m)", name, v, d.Round(time.Second), a.now().Format(timestampLayout))
+	if d := now.Sub(t); d > TimestampWindow || d < -TimestampWindow {
+		return wire.InvalidTimeStampExpired.WithDetail("%s %s is %s away from the mock's clock %s (window ±15m)", name, v, d.Round(time.Second), now.Format(timestampLayout))
 	}
 	return nil
 }
@@ -238,13 +242,13 @@ func checkToken(cred *Credential, token string) *wire.Error {
 	return nil
 }
 
-func (a *authenticator) useNonce(keyID, nonce string) *wire.Error {
+func (a *authenticator) useNonce(keyID, nonce string, now time.Time) *wire.Error {
 	var h maphash.Hash
 	h.SetSeed(a.nonces.seed)
 	h.WriteString(keyID)
 	h.WriteByte(0)
 	h.WriteString(nonce)
-	if !a.nonces.useHash(h.Sum64(), a.now()) {
+	if !a.nonces.useHash(h.Sum64(), now) {
 		return wire.SignatureNonceUsed
 	}
 	return nil

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -91,24 +90,6 @@ func methodList(m map[string]bool) string {
 
 var dummyRequest = &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/"}, Header: http.Header{}}
 
-// A validation is the kin-openapi input of one Validate call. They are pooled:
-// the input's ParamDecoder is bound to its validation once, when it is made.
-type validation struct {
-	in  openapi3filter.RequestValidationInput
-	req *Request
-}
-
-var validations = sync.Pool{New: func() any {
-	v := &validation{}
-	v.in.Request = dummyRequest
-	v.in.ParamDecoder = v.decodeJSONParam
-	return v
-}}
-
-func (v *validation) decodeJSONParam(param *openapi3.Parameter, values []string) (any, *openapi3.Schema, error) {
-	return v.req.decodeJSONParam(param, values)
-}
-
 // Validate checks the request's parameters against its action's operation: a
 // required parameter absent answers MissingParameter, any other violation
 // InvalidParameter.<Name>. Check must have accepted the action. The JSON
@@ -118,13 +99,7 @@ func (v *validation) decodeJSONParam(param *openapi3.Parameter, values []string)
 func (v *Validator) Validate(ctx context.Context, req *Request) *Error {
 	op := v.ops[req.Action]
 	params := req.Params
-	var va *validation // taken from the pool at the first value the memo lacks
-	defer func() {
-		if va != nil {
-			va.req, va.in.QueryParams, va.in.Route, va.in.Options = nil, nil, nil, nil
-			validations.Put(va)
-		}
-	}()
+	var in *openapi3filter.RequestValidationInput // made at the first value the memo lacks
 	for i, p := range op.route.Operation.Parameters {
 		param := p.Value
 		if param.In != openapi3.ParameterInQuery {
@@ -143,11 +118,11 @@ func (v *Validator) Validate(ctx context.Context, req *Request) *Error {
 				continue
 			}
 		}
-		if va == nil {
-			va = validations.Get().(*validation)
-			va.req, va.in.QueryParams, va.in.Route, va.in.Options = req, params, op.route, v.opts
+		if in == nil {
+			in = &openapi3filter.RequestValidationInput{Request: dummyRequest, QueryParams: params, Route: op.route, Options: v.opts,
+				ParamDecoder: req.decodeJSONParam}
 		}
-		err := openapi3filter.ValidateParameter(ctx, &va.in, param)
+		err := openapi3filter.ValidateParameter(ctx, in, param)
 		if err == nil {
 			if len(values) == 1 {
 				m.put(values[0], req.JSON[param.Name])

@@ -83,7 +83,7 @@ func main() {
 	flag.IntVar(&c.maxRPS, "max-rps", 40000, "requests pre-signed per second of a max-throughput round (an upper bound)")
 	flag.IntVar(&c.workers, "workers", 32, "concurrent vegeta workers (and connections) at max throughput")
 	flag.BoolVar(&c.strict, "strict", true, "exit 1 when a target fails")
-	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write the mock child's CPU profile of the max-throughput phase to this file")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write the mock child's CPU profile of its first max-throughput round to this file")
 	flag.StringVar(&c.wrk, "wrk", "", "also cross-check phase 1 with this wrk binary (a C load generator; optional, e.g. -wrk wrk)")
 	flag.Parse()
 	switch *child {

@@ -560,6 +560,10 @@ func run(c config) (bool, error) {
 	}
 	check(ratio >= 0.5, "throughput >= 0.5x bare: %.2fx (%.0f vs %.0f req/s)", ratio, mockMax.m.Rate, bareMax.m.Rate)
 	check(mockMax.cpuPerReq <= 45*time.Microsecond, "server CPU <= 45us/request: %s", mockMax.cpuPerReq.Round(100*time.Nanosecond))
+	// The 45 µs target is three times the floor the issue measured (~15 µs); on a
+	// shared machine the floor itself moves, so the same-run ratio goes with it.
+	fmt.Printf("  info  server CPU, mock / bare in the same run: %.2fx (%s / %s; the target is 3x a ~15us floor)\n",
+		float64(mockMax.cpuPerReq)/float64(bareMax.cpuPerReq), mockMax.cpuPerReq.Round(100*time.Nanosecond), bareMax.cpuPerReq.Round(100*time.Nanosecond))
 	check(mockRate.m.Latencies.P99 < 2*time.Millisecond, "p99 < 2ms at %d req/s: %s", c.rate, mockRate.m.Latencies.P99.Round(time.Microsecond))
 	check(idleRSS < 20<<20, "idle RSS < 20 MiB: %s", mib(idleRSS))
 	if c.soak > 0 {

@@ -85,7 +85,9 @@ type ReplicaPlan struct {
 type Hooks interface {
 	// PrePush returns a non-empty reason to refuse starting the push (ResultCode 300).
 	PrePush(p PushContext) (refuse string)
-	// Replica may change the plan of the transfer of p.File to s.
+	// Replica may change the plan of the transfer of p.File to s. Neither plan
+	// nor p.Targets may be kept after it returns: the engine reuses the plan for
+	// the next server, and the targets may be the topology's own list.
 	Replica(p PushContext, s Server, plan *ReplicaPlan)
 }
 

@@ -126,8 +126,9 @@ var ErrTooManyApps = errors.New("engine: the account already holds the maximum n
 
 // Engine holds all state. Accounts never share a lock.
 type Engine struct {
-	cfg Config
-	ix  *index
+	cfg      Config
+	ix       *index
+	seedHash uint64 // jitterHashSeed(cfg.Seed), the start of every transfer's jitter hash
 
 	mu       sync.RWMutex
 	accounts map[string]*account
@@ -262,7 +263,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, ix: ix, accounts: map[string]*account{}}, nil
+	return &Engine{cfg: cfg, ix: ix, seedHash: jitterHashSeed(cfg.Seed), accounts: map[string]*account{}}, nil
 }
 
 // Servers returns every file server of the topology.
@@ -502,7 +503,7 @@ func (e *Engine) start(rec *file, pc PushContext, now int64) {
 		rec.replicas = make([]replica, 0, len(pc.Targets))
 	}
 	var plan ReplicaPlan // one for all replicas: the hook's pointer makes it escape
-	fileHash := jitterHashFile(e.cfg.Seed, rec.Name, rec.Version)
+	fileHash := jitterHashFile(e.seedHash, rec.Name, rec.Version)
 	for _, s := range pc.Targets {
 		plan = ReplicaPlan{Duration: e.transfer(fileHash, rec.attempts, s, size)}
 		if rec.blob != nil && rec.blob.Fail != "" {
@@ -534,7 +535,7 @@ func (e *Engine) start(rec *file, pc PushContext, now int64) {
 
 // transfer is the base latency plus size over bandwidth, with seeded jitter that
 // depends only on (seed, name, version, server, attempt): the same inputs always
-// give the same duration. fileHash is jitterHashFile(seed, name, version).
+// give the same duration. fileHash is jitterHashFile of the push's file.
 func (e *Engine) transfer(fileHash uint64, attempt uint16, s Server, size int64) time.Duration {
 	d := e.cfg.BaseLatency + time.Duration(float64(size)/float64(e.cfg.Bandwidth)*float64(time.Second))
 	if e.cfg.Jitter == 0 {

@@ -179,13 +179,17 @@ func (f *filter) scan(ix *index, p *app, from, to int) (page []*file, total int)
 
 // The transfer jitter hashes "seed\x00name\x00version\x00server\x00attempt"
 // (the decimal numbers as fmt's %d writes them) with FNV-64a, without fmt or
-// an allocation: jitterHashFile hashes the part every server of a push shares,
-// once per push, and jitterHashServer continues it with one server and attempt.
-func jitterHashFile(seed uint64, name, version string) uint64 {
+// an allocation, in three steps: jitterHashSeed once per engine, jitterHashFile
+// once per push (the part every server of the push shares), jitterHashServer
+// once per server and attempt.
+func jitterHashSeed(seed uint64) uint64 {
 	var num [20]byte
 	h := fnv64a(fnvOffset, string(strconv.AppendUint(num[:0], seed, 10)))
-	h = fnv64a(h, "\x00")
-	h = fnv64a(h, name)
+	return fnv64a(h, "\x00")
+}
+
+func jitterHashFile(seedHash uint64, name, version string) uint64 {
+	h := fnv64a(seedHash, name)
 	h = fnv64a(h, "\x00")
 	h = fnv64a(h, version)
 	return fnv64a(h, "\x00")

@@ -336,7 +336,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	fail := func(e *wire.Error) {
-		ent.HTTPStatus, ent.ErrorCode = e.Status, e.Code
+		ent.HTTPStatus, ent.ErrorCode, ent.Detail = e.Status, e.Code, e.Detail
 		wire.WriteError(w, req.RequestID, req.Format, e)
 	}
 	if werr != nil {

@@ -26,6 +26,8 @@ type Entry struct {
 	Params      map[string]string `json:"params"`
 	HTTPStatus  int               `json:"httpStatus"`
 	ErrorCode   string            `json:"errorCode,omitempty"`
+	Detail      string            `json:"detail,omitempty"`   // why the request was refused (X-Ensmock-Detail)
+	Warnings    []string          `json:"warnings,omitempty"` // ensmock limits the request broke but was accepted with
 	ResultCodes []int             `json:"resultCodes,omitempty"` // PushApplicationData, per data file
 	Latency     Duration          `json:"latency"`               // wall time spent answering
 
@@ -179,6 +181,7 @@ func (j *Journal) List(f Filter) []Entry {
 			c.Params = maps.Clone(e.Params)
 		}
 		c.ResultCodes = append([]int(nil), e.ResultCodes...)
+		c.Warnings = append([]string(nil), e.Warnings...)
 		out = append(out, c)
 		if f.Limit > 0 && len(out) >= f.Limit {
 			break

@@ -26,8 +26,8 @@ type Entry struct {
 	Params      map[string]string `json:"params"`
 	HTTPStatus  int               `json:"httpStatus"`
 	ErrorCode   string            `json:"errorCode,omitempty"`
-	Detail      string            `json:"detail,omitempty"`   // why the request was refused (X-Ensmock-Detail)
-	Warnings    []string          `json:"warnings,omitempty"` // ensmock limits the request broke but was accepted with
+	Detail      string            `json:"detail,omitempty"`      // why the request was refused (X-Ensmock-Detail)
+	Warnings    []string          `json:"warnings,omitempty"`    // ensmock limits the request broke but was accepted with
 	ResultCodes []int             `json:"resultCodes,omitempty"` // PushApplicationData, per data file
 	Latency     Duration          `json:"latency"`               // wall time spent answering
 

@@ -49,8 +49,9 @@ func (c *Credential) allows(action string) bool {
 	return false
 }
 
-// TimestampWindow is how far a request's time may be from the mock's clock
-// (the documented 15 minutes); nonces are remembered as long.
+// TimestampWindow is how far a request's time may be from the timestamp clock
+// (Options.TimestampClock: the machine's time by default), the documented 15
+// minutes; nonces are remembered as long.
 const TimestampWindow = 15 * time.Minute
 
 const timestampLayout = "2006-01-02T15:04:05Z"
@@ -201,8 +202,8 @@ func (a *authenticator) verifyV3(req *wire.Request, cred *Credential) *wire.Erro
 	return a.useNonce(cred.AccessKeyID, nonce, now)
 }
 
-// checkTime checks a request's timestamp v against now, the mock's time (read
-// once per request).
+// checkTime checks a request's timestamp v against now, the timestamp clock's
+// time (read once per request).
 func (a *authenticator) checkTime(v, name string, now time.Time) *wire.Error {
 	if v == "" {
 		return wire.MissingParameter(name)
@@ -212,7 +213,7 @@ func (a *authenticator) checkTime(v, name string, now time.Time) *wire.Error {
 		return wire.InvalidTimeStampFormat.WithDetail("%s %q: want UTC yyyy-MM-ddTHH:mm:ssZ", name, v)
 	}
 	if d := now.Sub(t); d > TimestampWindow || d < -TimestampWindow {
-		return wire.InvalidTimeStampExpired.WithDetail("%s %s is %s away from the mock's clock %s (window ±15m)", name, v, d.Round(time.Second), now.Format(timestampLayout))
+		return wire.InvalidTimeStampExpired.WithDetail("%s %s is %s away from the server's time %s (window ±15m)", name, v, d.Round(time.Second), now.Format(timestampLayout))
 	}
 	return nil
 }

@@ -28,6 +28,9 @@ func authTestServer(t *testing.T, opts Options) *Server {
 	if opts.Clock == nil {
 		opts.Clock = clock.New(clock.Manual, 0, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
 	}
+	if opts.TimestampClock == "" {
+		opts.TimestampClock = TimestampMock // these tests sign with the mock's time
+	}
 	srv, err := NewServer(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -34,7 +34,7 @@ type fx struct {
 func newFx(t *testing.T, mod func(*Options)) *fx {
 	t.Helper()
 	clk := clock.New(clock.Manual, 0, fxStart)
-	opts := Options{NoListener: true, AuthOff: true, Clock: clk, Jitter: -1, Seed: 7}
+	opts := Options{NoListener: true, AuthOff: true, Clock: clk, Jitter: -1, Seed: 7, TimestampClock: TimestampMock}
 	if mod != nil {
 		mod(&opts)
 	}

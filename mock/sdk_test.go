@@ -53,7 +53,7 @@ func sdkCreds() []mock.Credential {
 func sdkMock(t *testing.T) (*mock.Server, *clock.Clock) {
 	t.Helper()
 	clk := clock.New(clock.Manual, 0, time.Now())
-	srv, err := mock.NewServer(mock.Options{Clock: clk, Credentials: sdkCreds()})
+	srv, err := mock.NewServer(mock.Options{Clock: clk, Credentials: sdkCreds(), TimestampClock: mock.TimestampMock})
 	if err != nil {
 		t.Fatal(err)
 	}

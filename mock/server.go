@@ -53,6 +53,12 @@ type Options struct {
 	// Jitter is the ± fraction of each transfer time; 0 means the default (0.2), negative none.
 	Jitter float64
 
+	// TimestampClock is the clock the ±15-minute signature window is checked
+	// against: TimestampWall (default: the machine's time, which the official
+	// SDKs sign with, whatever the mock's clock says) or TimestampMock (the
+	// mock's clock, for skewed-server tests).
+	TimestampClock string
+
 	// AuthOff accepts unsigned requests (the account comes from a known AccessKeyId, else "default").
 	AuthOff bool
 	// Credentials replace DefaultCredentials() when non-nil.
@@ -97,6 +103,12 @@ type Options struct {
 	// Logger receives structured logs; default: discard.
 	Logger *slog.Logger
 }
+
+// Clocks of Options.TimestampClock.
+const (
+	TimestampWall = "wall"
+	TimestampMock = "mock"
+)
 
 // Source modes of Options.Source.
 const (
@@ -191,7 +203,16 @@ func newServer(opts Options) (*Server, error) {
 	s := &Server{opts: opts, clock: opts.Clock, engine: eng, validator: wire.NewValidator(doc), log: opts.Logger,
 		downloadKey: make([]byte, 32), faults: fs, journal: control.NewJournal(opts.JournalSize)}
 	_, _ = rand.Read(s.downloadKey)
-	s.auth = newAuthenticator(opts.AuthOff, creds, opts.Clock.Now, opts.NonceCapacity)
+	var tsNow func() time.Time
+	switch opts.TimestampClock {
+	case "", TimestampWall:
+		tsNow = opts.Clock.Wall
+	case TimestampMock:
+		tsNow = opts.Clock.Now
+	default:
+		return nil, fmt.Errorf("mock: timestamp clock %q: want %s or %s", opts.TimestampClock, TimestampWall, TimestampMock)
+	}
+	s.auth = newAuthenticator(opts.AuthOff, creds, tsNow, opts.NonceCapacity)
 	s.auth.precompute(s.validator.Actions())
 	s.actions = s.actionTable()
 	for _, a := range s.validator.Actions() {

@@ -17,6 +17,7 @@ import (
 func conformMock(t *testing.T, opts mock.Options) *mock.Server {
 	t.Helper()
 	opts.Clock = clock.New(clock.Manual, 1, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	opts.TimestampClock = mock.TimestampMock // the runner signs with the target's clock
 	srv, err := mock.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)

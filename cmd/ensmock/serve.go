@@ -47,6 +47,7 @@ type serveFlags struct {
 	baseLatency                                                             time.Duration
 	bandwidth, fetchMaxBytes                                                int64
 	journalSize                                                             int
+	timestampClock                                                          string
 }
 
 func serveFlagSet(f *serveFlags, stderr io.Writer) *flag.FlagSet {
@@ -70,6 +71,7 @@ func serveFlagSet(f *serveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.controlToken, "control-token", "", "require Authorization: Bearer <token> on the control plane (health stays open)")
 	fs.StringVar(&f.controlAddr, "control-addr", "", "serve the control plane on its own listener (host:port); the API listener keeps only /_ensmock/health")
 	fs.IntVar(&f.journalSize, "journal-size", 1000, "requests kept in the journal (/_ensmock/requests)")
+	fs.StringVar(&f.timestampClock, "timestamp-clock", "wall", "wall: the ±15 min signature window is checked against the machine's time (what SDKs sign with); mock: against the mock's clock")
 	return fs
 }
 
@@ -166,6 +168,12 @@ func (f *serveFlags) options(stderr io.Writer) (mock.Options, error) {
 		return opts, fmt.Errorf("--journal-size %d: want a positive number of entries", f.journalSize)
 	}
 	opts.JournalSize = f.journalSize
+	switch f.timestampClock {
+	case mock.TimestampWall, mock.TimestampMock:
+		opts.TimestampClock = f.timestampClock
+	default:
+		return opts, fmt.Errorf("--timestamp-clock %q: want wall or mock", f.timestampClock)
+	}
 	opts.ControlSeparate = f.controlAddr != ""
 	if f.scenario != "" {
 		rules, err := faults.LoadScenario(f.scenario)

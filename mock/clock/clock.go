@@ -51,7 +51,13 @@ type setting struct {
 // New returns a clock in the given mode starting at start (the wall clock when zero).
 // speed (real mode) multiplies the passing of wall time; 0 means 1.
 func New(mode Mode, speed float64, start time.Time) *Clock {
-	c := &Clock{wall: time.Now}
+	return NewWithWall(mode, speed, start, time.Now)
+}
+
+// NewWithWall is New with the wall clock it reads given (tests fake the
+// machine's time with it).
+func NewWithWall(mode Mode, speed float64, start time.Time, wall func() time.Time) *Clock {
+	c := &Clock{wall: wall}
 	now := c.wall()
 	if start.IsZero() {
 		start = now
@@ -62,6 +68,9 @@ func New(mode Mode, speed float64, start time.Time) *Clock {
 	c.set.Store(&setting{mode: mode, speed: speed, anchorWall: now, anchorVirt: start.UTC()})
 	return c
 }
+
+// Wall is the machine's time, as the clock reads it (official SDKs sign with it).
+func (c *Clock) Wall() time.Time { return c.wall() }
 
 // Now returns the mock's current time, in UTC.
 func (c *Clock) Now() time.Time { return c.set.Load().now(c.wall) }

@@ -82,6 +82,10 @@ type Config struct {
 	PollTimeout time.Duration
 	// Features replaces the embedded feature files (tests of the runner itself).
 	Features fs.FS
+	// FilesAddr is where the runner serves the scenarios' data files (default
+	// 127.0.0.1:0); FilesURL is the base URL the target must download them
+	// from, when it differs from the listener's (a target in a container).
+	FilesAddr, FilesURL string
 }
 
 // Outcome of one scenario.
@@ -282,6 +286,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	s.files, err = newFileServer(cfg.FilesAddr, cfg.FilesURL)
+	if err != nil {
+		return Result{}, err
+	}
+	defer s.files.Close()
 	if cfg.ControlURL != "" {
 		s.control = &control{base: cfg.ControlURL, token: cfg.ControlToken, http: cfg.HTTPClient}
 		s.clock = &targetClock{ctl: s.control}

@@ -23,6 +23,7 @@ type suite struct {
 	control      *control     // nil without a control URL
 	clock        *targetClock // nil without a control URL
 	main, denied credential
+	files        *fileServer // serves the data files the scenarios push
 
 	regionsMu sync.Mutex
 	regions   []string
@@ -279,13 +280,16 @@ func (s *suite) knownRegions(ctx context.Context) ([]string, error) {
 	if !w.fixedApp {
 		w.app = "conform-regions-" + token()
 	}
-	probe := dataFile{Name: w.name("probe"), Version: "1.0", Size: 1024, ArchiveType: "tar.gz", URL: "http://example.com/probe.tar.gz"}
+	probe, err := s.files.Add(w.name("probe"), "1.0", "tar.gz", 1024)
+	if err != nil {
+		return nil, err
+	}
 	ex := w.pushFiles([]dataFile{probe}, nil)
 	if ex.Err != nil || ex.Status != http.StatusOK {
 		return nil, w.failf(ex, "discovering the target's regions: the probe push failed")
 	}
 	var regions map[string]string
-	err := w.waitFor("probe", "1.0", "described in any region", func(r map[string]string) (bool, error) {
+	err = w.waitFor("probe", "1.0", "described in any region", func(r map[string]string) (bool, error) {
 		regions = r
 		return len(r) > 0, nil
 	})

@@ -281,3 +281,79 @@ func TestParseTimestampReusesOnlyTheSameText(t *testing.T) {
 		}
 	}
 }
+
+// authV3Send sends a V3 request built by build (signed with the machine's time)
+// to srv and returns the status, the error code and the detail header.
+func authV3Send(t *testing.T, srv *Server, req *http.Request) (int, string, string) {
+	t.Helper()
+	resp, err := srv.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	code, _ := body["Code"].(string)
+	return resp.StatusCode, code, resp.Header.Get("X-Ensmock-Detail")
+}
+
+// TestV3ThirtyThousandSignedHeadersRefused (issue 18 row 3): a V3 request naming
+// 30,000 signed headers, and carrying them, is refused at once as an
+// incomplete signature that says why (signature.MaxV3SignedHeaders).
+func TestV3ThirtyThousandSignedHeadersRefused(t *testing.T) {
+	srv := authTestServer(t, Options{NoListener: true})
+	req, err := http.NewRequest(http.MethodPost, srv.URL()+"/?AppId="+authTestApp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json")
+	signature.SignV3(req, nil, "DescribeDataPushResult", "2017-11-10", "testid", "testsecret", "many-headers", srv.Clock().Wall())
+	a, err := signature.ParseV3Authorization(req.Header.Get("Authorization"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30_000 {
+		name := fmt.Sprintf("x-acs-h%d", i)
+		req.Header[name] = []string{"v"}
+		a.SignedHeaders = append(a.SignedHeaders, name)
+	}
+	req.Header.Set("Authorization", a.String())
+	status, code, detail := authV3Send(t, srv, req)
+	if status != 400 || code != "IncompleteSignature" || !strings.Contains(detail, "at most 100") {
+		t.Fatalf("%d %s %q, want 400 IncompleteSignature naming the cap", status, code, detail)
+	}
+}
+
+// TestV3BodyWithUnsignedContentType (issue 18 row 13): a V3 push whose form
+// body's content-type is not signed is refused (IncompleteSignature, detail
+// naming content-type) and changes nothing; signed, the same push works.
+func TestV3BodyWithUnsignedContentType(t *testing.T) {
+	srv := authTestServer(t, Options{NoListener: true})
+	form := []byte(url.Values{"Data": {authTestData}}.Encode())
+	build := func(nonce string, signCT bool) *http.Request {
+		req, err := http.NewRequest(http.MethodPost, srv.URL()+"/?AppId="+authTestApp, strings.NewReader(string(form)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "application/json")
+		if signCT {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		signature.SignV3(req, form, "PushApplicationData", "2017-11-10", "testid", "testsecret", nonce, srv.Clock().Wall())
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return req
+	}
+	status, code, detail := authV3Send(t, srv, build("ct-1", false))
+	if status != 400 || code != "IncompleteSignature" || !strings.Contains(detail, "content-type") {
+		t.Fatalf("unsigned content-type: %d %s %q", status, code, detail)
+	}
+	if n := authFiles(srv, ""); n != 0 {
+		t.Fatalf("a refused push changed state: %d files", n)
+	}
+	if status, code, detail := authV3Send(t, srv, build("ct-2", true)); status != 200 {
+		t.Fatalf("signed content-type: %d %s %q", status, code, detail)
+	}
+	if n := authFiles(srv, ""); n != 1 {
+		t.Fatalf("%d files after the signed push, want 1", n)
+	}
+}

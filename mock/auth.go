@@ -101,9 +101,28 @@ func (a *authenticator) precompute(actions []string) {
 // DefaultAccount owns the state of requests without a known credential when auth is off.
 const DefaultAccount = "default"
 
+// unsignedHint is the detail of every refusal of an unsigned request: the
+// user may simply not know that signatures can be switched off.
+const unsignedHint = "the request is not signed (no Signature parameter, no ACS3 Authorization header) and this mock checks signatures: " +
+	"sign it with a configured AccessKey pair (default testid / testsecret), or start ensmock with --auth=off " +
+	"(env ENSMOCK_AUTH=off; mock.Options.AuthOff in Go) to accept unsigned requests"
+
 // authenticate returns the request's credential (nil only when auth is off and
-// the key is unknown) or the gateway's error.
+// the key is unknown) or the gateway's error. The refusal of an unsigned
+// request says that --auth=off exists (X-Ensmock-Detail and the journal).
 func (a *authenticator) authenticate(req *wire.Request) (*Credential, *wire.Error) {
+	cred, e := a.check(req)
+	if e != nil && !a.off && !req.Has("Signature") && !strings.HasPrefix(req.HTTP.Header.Get("Authorization"), "ACS3-") {
+		if e.Detail != "" {
+			e = e.WithDetail("%s; %s", e.Detail, unsignedHint)
+		} else {
+			e = e.WithDetail("%s", unsignedHint)
+		}
+	}
+	return cred, e
+}
+
+func (a *authenticator) check(req *wire.Request) (*Credential, *wire.Error) {
 	authz := req.HTTP.Header.Get("Authorization")
 	v3 := strings.HasPrefix(authz, "ACS3-")
 	var keyID string

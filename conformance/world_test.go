@@ -181,3 +181,18 @@ func TestRegionsDiscoveredFromTheProbe(t *testing.T) {
 		t.Errorf("%d pushes, want 1 (the probe)", pushes)
 	}
 }
+
+// TestProgressLinesStartOnANewLine: a progress line after godog's progress
+// dots starts on a line of its own.
+func TestProgressLinesStartOnANewLine(t *testing.T) {
+	var b strings.Builder
+	l := &lockedWriter{w: &b}
+	l.line("a")
+	_, _ = l.Write([]byte("..."))
+	l.line("b")
+	_, _ = l.Write([]byte("x\n"))
+	l.line("c")
+	if got := b.String(); got != "a\n...\nb\nx\nc\n" {
+		t.Errorf("%q", got)
+	}
+}

@@ -428,12 +428,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			w := s.newWorld(ctx)
 			sc.Before(func(c context.Context, _ *godog.Scenario) (context.Context, error) {
 				w.ctx = c
+				if ctx.Err() != nil {
+					return c, godog.ErrSkip // interrupted: the rest is not run
+				}
 				return c, nil
 			})
 			w.steps(sc)
 			sc.After(func(c context.Context, p *godog.Scenario, err error) (context.Context, error) {
 				w.cleanup()
-				rec.record(p, err)
+				if ctx.Err() == nil {
+					rec.record(p, err)
+				}
 				return c, nil
 			})
 		},
@@ -444,7 +449,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res := rec.result(seed)
 	if ctx.Err() != nil {
-		return res, notJudged("interrupted", "interrupted after %d of %d scenarios", len(res.Scenarios), len(selected))
+		return res, notJudged("interrupted", "interrupted after %d of %d scenarios had finished", len(res.Scenarios), len(selected))
 	}
 	if len(res.Scenarios) == 0 {
 		return res, fmt.Errorf("conformance: no scenario matches the tags %q", tags)

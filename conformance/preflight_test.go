@@ -371,25 +371,41 @@ func TestRestoreClock(t *testing.T) {
 // TestRunRestoresTheClock: a run with a control plane puts the target's clock
 // back when it ends: after a run, and when the run is interrupted.
 func TestRunRestoresTheClock(t *testing.T) {
-	for _, interrupt := range []bool{false, true} {
+	// interruptAt: the request to the target on which Ctrl-C comes (0: never).
+	// The pre-flight makes two (a describe, the probe push).
+	for _, interruptAt := range []int64{0, 2, 8} {
 		fc := newFakeControl(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		healthy := ensmockLike(t, "manual", false)
+		var n atomic.Int64
 		ft := newFakeTarget(t, func(w http.ResponseWriter, r *http.Request, action string) {
-			if interrupt && action == "PushApplicationData" {
-				cancel() // Ctrl-C after the control plane's clock was read
+			if n.Add(1) == interruptAt {
+				cancel()
 			}
 			healthy.Config.Handler.ServeHTTP(w, r)
 		})
 		var out bytes.Buffer
 		cfg := Config{Endpoint: ft.URL, ControlURL: fc.URL, AccessKeyID: "testid", AccessKeySecret: "testsecret",
 			Output: &out, HTTPClient: &http.Client{Timeout: 10 * time.Second}, Features: tinyFeatures, Seed: -1}
-		_, err := Run(ctx, cfg)
+		if interruptAt > 2 {
+			cfg.Features, cfg.Tags = nil, "@core" // the real scenarios, which the fake target fails
+		}
+		res, err := Run(ctx, cfg)
 		cancel()
-		if interrupt {
-			wantNotJudged(t, err, "interrupted")
-		} else if err != nil {
+		interrupt := interruptAt > 0
+		switch {
+		case interruptAt == 2:
+			wantNotJudged(t, err, "interrupted", "before the first scenario")
+		case interrupt:
+			wantNotJudged(t, err, "interrupted", "scenarios had finished")
+			if len(res.Scenarios) >= 30 {
+				t.Errorf("%d scenarios recorded after the interrupt", len(res.Scenarios))
+			}
+		case err != nil:
 			t.Fatalf("%v\n%s", err, out.String())
+		}
+		if interrupt && n.Load() > interruptAt+5 {
+			t.Errorf("interrupt at request %d: the target got %d requests", interruptAt, n.Load())
 		}
 		if got := fc.called("POST /_ensmock/clock/reset"); len(got) != 1 || got[0] != `POST /_ensmock/clock/reset {"mode":"manual"}` {
 			t.Errorf("interrupt %v: reset calls %q\n%s", interrupt, got, out.String())

@@ -64,7 +64,11 @@ type httpStatusError struct {
 }
 
 func (e *httpStatusError) Error() string {
-	return fmt.Sprintf("control plane %s %s: HTTP %d: %s", e.Method, e.Path, e.Status, e.Body)
+	body := e.Body
+	if len(body) > 300 {
+		body = body[:300] + "…"
+	}
+	return fmt.Sprintf("control plane %s %s: HTTP %d: %s", e.Method, e.Path, e.Status, body)
 }
 
 // clockState is the control plane's clock: GET /_ensmock/clock.

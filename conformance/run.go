@@ -52,6 +52,8 @@ type Config struct {
 	// ControlURL is the base URL of an ensmock-compatible control plane
 	// (/_ensmock/...). Without it, @control scenarios are not selected and
 	// waiting is bounded polling instead of advancing the target's clock.
+	// With it, the target's clock is put back on the wall time, in the mode
+	// it had, when the run ends (POST /_ensmock/clock/reset).
 	ControlURL string
 	// ControlToken is the bearer token of a protected control plane.
 	ControlToken string

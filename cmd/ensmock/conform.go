@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -43,43 +44,22 @@ var conformEnv = map[string]string{
 	"seed":              "ENSMOCK_CONFORM_SEED",
 	"concurrency":       "ENSMOCK_CONFORM_CONCURRENCY",
 	"poll-timeout":      "ENSMOCK_CONFORM_POLL_TIMEOUT",
+	"regions":           "ENS_REGIONS",
+	"files-addr":        "ENSMOCK_CONFORM_FILES_ADDR",
+	"files-url":         "ENSMOCK_CONFORM_FILES_URL",
 }
 
 // conform runs the conformance suite against --target. Exit status: 0 when
 // every selected scenario passed (or failed and is listed as known to fail),
-// 1 when one did not, 2 for a usage or configuration error.
+// 1 when one did not, 2 when the target was not judged (a usage or
+// configuration error, a failed pre-flight check, an interrupted run).
 func conform(args []string, stdout, stderr io.Writer) int {
 	var (
 		cfg     conformance.Config
 		formats listFlag
+		regions string
 	)
-	fs := flag.NewFlagSet("conform", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Endpoint, "target", "", "base URL of the ENS implementation under test, e.g. http://127.0.0.1:8080")
-	fs.StringVar(&cfg.AccessKeyID, "access-key-id", "testid", "AccessKeyId with full permission")
-	fs.StringVar(&cfg.AccessKeySecret, "access-key-secret", "testsecret", "its AccessKeySecret")
-	fs.StringVar(&cfg.DeniedKeyID, "denied-key-id", "denied-id", "AccessKeyId whose policy lacks ens:PushApplicationData")
-	fs.StringVar(&cfg.DeniedKeySecret, "denied-key-secret", "denied-secret", "its AccessKeySecret")
-	fs.StringVar(&cfg.AppID, "app-id", "", "push every scenario's data to this application (default: a fresh random one per scenario)")
-	fs.StringVar(&cfg.Signing, "signing", "v1", "v1 (HMAC-SHA1, classic SDK) or v3 (ACS3-HMAC-SHA256, darabonba SDK)")
-	fs.StringVar(&cfg.ControlURL, "control", "", "base URL of the ensmock control plane; without it @control scenarios are not selected")
-	fs.StringVar(&cfg.ControlToken, "control-token", "", "bearer token of a protected control plane")
-	fs.StringVar(&cfg.Tags, "tags", "", `scenarios to run, e.g. "@core", "@core && ~@xml", "@auth,@validation" (and/or/not also work)`)
-	fs.Var(&formats, "format", "report format: pretty, progress, junit, cucumber or events, each optionally :FILE; repeatable (default progress)")
-	fs.StringVar(&cfg.KnownFailing, "known-failing", "", "file of scenario names (one a line) that are known to fail")
-	fs.Int64Var(&cfg.Seed, "seed", 0, "random order seed: 0 picks one (printed), negative keeps the order of the files")
-	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "scenarios run at once")
-	fs.DurationVar(&cfg.PollTimeout, "poll-timeout", 2*time.Minute, "bound of each wait for a push to finish, without a control plane")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ensmock conform --target URL [flags]\n\nRuns the conformance suite against an ENS data-distribution endpoint.\n\nflags (environment variable in brackets):")
-		fs.VisitAll(func(f *flag.Flag) {
-			def := ""
-			if f.DefValue != "" {
-				def = fmt.Sprintf(" (default %q)", f.DefValue)
-			}
-			fmt.Fprintf(stderr, "  --%s [%s]\n    \t%s%s\n", f.Name, conformEnv[f.Name], f.Usage, def)
-		})
-	}
+	fs := conformFlags(&cfg, &formats, &regions, stderr)
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		v, ok := os.LookupEnv(conformEnv[f.Name])
@@ -115,17 +95,70 @@ func conform(args []string, stdout, stderr io.Writer) int {
 		formats = formats[envFormats:] // --format on the command line replaces the environment's
 	}
 	cfg.Formats = formats
+	if regions != "" {
+		cfg.Regions = strings.Split(regions, ",")
+	}
 	cfg.Output = stdout
 
+	// Ctrl-C or SIGTERM cancels the run; Run still puts the target's clock
+	// back (with a context of its own) before it returns. A second signal
+	// after the first kills at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	res, err := conformance.Run(ctx, cfg)
-	if err != nil {
+	var nj *conformance.NotJudgedError
+	switch {
+	case errors.As(err, &nj):
+		fmt.Fprintln(stderr, "ensmock conform:", nj)
+		return 2
+	case err != nil:
 		fmt.Fprintln(stderr, "ensmock conform:", err)
 		return 2
-	}
-	if !res.Passed {
+	case !res.Passed:
 		return 1
 	}
 	return 0
+}
+
+// conformFlags defines the flags of conform; conformEnv names the environment
+// variable of each.
+func conformFlags(cfg *conformance.Config, formats *listFlag, regions *string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("conform", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Endpoint, "target", "", "base URL of the ENS implementation under test, e.g. http://127.0.0.1:8080")
+	fs.StringVar(&cfg.AccessKeyID, "access-key-id", "testid", "AccessKeyId with full permission")
+	fs.StringVar(&cfg.AccessKeySecret, "access-key-secret", "testsecret", "its AccessKeySecret")
+	fs.StringVar(&cfg.DeniedKeyID, "denied-key-id", "denied-id", "AccessKeyId whose policy lacks ens:PushApplicationData")
+	fs.StringVar(&cfg.DeniedKeySecret, "denied-key-secret", "denied-secret", "its AccessKeySecret")
+	fs.StringVar(&cfg.AppID, "app-id", "", "push every scenario's data to this application (default: a fresh random one per scenario)")
+	fs.StringVar(&cfg.Signing, "signing", "v1", "v1 (HMAC-SHA1, classic SDK) or v3 (ACS3-HMAC-SHA256, darabonba SDK)")
+	fs.StringVar(&cfg.ControlURL, "control", "", "base URL of the ensmock control plane; without it @control scenarios are not selected")
+	fs.StringVar(&cfg.ControlToken, "control-token", "", "bearer token of a protected control plane")
+	fs.StringVar(&cfg.Tags, "tags", "", `scenarios to run, e.g. "@core", "@core && ~@xml", "@auth,@validation" (and/or/not also work)`)
+	fs.Var(formats, "format", "report format: pretty, progress, junit, cucumber or events, each optionally :FILE; repeatable (default progress)")
+	fs.StringVar(&cfg.KnownFailing, "known-failing", "", `file of scenarios known to fail, "feature file: scenario name" a line (globs; # comments)`)
+	fs.Int64Var(&cfg.Seed, "seed", 0, "random order seed: 0 picks one (printed), negative keeps the order of the files")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "scenarios run at once")
+	fs.DurationVar(&cfg.PollTimeout, "poll-timeout", 2*time.Minute, "bound of each wait for a push to finish, without a control plane")
+	fs.StringVar(regions, "regions", "", "the target's edge nodes a push reaches, comma-separated (default: discovered with a probe push)")
+	fs.StringVar(&cfg.FilesAddr, "files-addr", "127.0.0.1:0", "where the runner serves the scenarios' data files")
+	fs.StringVar(&cfg.FilesURL, "files-url", "", "base URL the target downloads the data files from (default: the --files-addr listener's own URL), e.g. http://host.docker.internal:8081 for a target in a container")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: ensmock conform --target URL [flags]\n\nRuns the conformance suite against an ENS data-distribution endpoint.\n\nflags (environment variable in brackets):")
+		fs.VisitAll(func(f *flag.Flag) {
+			def := ""
+			if f.DefValue != "" {
+				def = fmt.Sprintf(" (default %q)", f.DefValue)
+			}
+			fmt.Fprintf(stderr, "  --%s [%s]\n    \t%s%s\n", f.Name, conformEnv[f.Name], f.Usage, def)
+		})
+		fmt.Fprintln(stderr, "\nexit status: 0 passed; 1 a scenario failed (or a known-failing one passed);\n"+
+			"2 not judged: a usage error, a failed pre-flight check (target, credentials, clock,\n"+
+			"control plane, data files), a stale known-failing entry, or an interrupted run")
+	}
+	return fs
 }

@@ -92,6 +92,13 @@ func (s *Server) actionTable() map[string]action {
 		"PushApplicationData":     pushApplicationData,
 		"DescribeDataPushResult":  describeDataPushResult,
 		"DescribeDataDownloadURL": describeDataDownloadURL,
+		// applications and distribution (api_apps.go)
+		"CreateApplication":      createApplication,
+		"DescribeApplication":    describeApplication,
+		"ListApplications":       listApplications,
+		"DeleteApplication":      deleteApplication,
+		"DistApplicationData":    distApplicationData,
+		"DescribeDataDistResult": describeDataDistResult,
 	}
 }
 
@@ -127,6 +134,8 @@ func engineError(err error, param string) *wire.Error {
 	switch {
 	case errors.As(err, &pe):
 		return wire.InvalidParameter(pe.Param).WithDetail("%s", pe.Reason)
+	case errors.Is(err, engine.ErrAppDeleted), errors.Is(err, engine.ErrAppDeleting):
+		return appError(err, param)
 	case errors.Is(err, engine.ErrUnknownApp):
 		return wire.InvalidParameter("AppId").WithDetail("application %q is not registered (apps are strict)", param)
 	}

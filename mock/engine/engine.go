@@ -106,6 +106,12 @@ type Config struct {
 	MaxAppsPerAccount  int // applications; default 10,000
 	// MaxFetchedBytesPerAccount bounds the content fetch mode keeps; default 1 GiB.
 	MaxFetchedBytesPerAccount int64
+	// Applications and distribution (apps.go): instances of all apps (default
+	// 100,000), distributed replicas (default 2,000,000) and how long a
+	// DeleteApplication takes on the mock's clock (default 5s).
+	MaxInstancesPerAccount    int
+	MaxDistReplicasPerAccount int
+	ReleaseDuration           time.Duration
 	Hooks                     Hooks
 	Fetcher                   Fetcher // nil: simulate mode (size and md5 taken on trust)
 }
@@ -139,6 +145,8 @@ type account struct {
 	apps      map[string]*app
 	files     int   // data files in all apps
 	blobBytes int64 // content kept by fetch mode, in all apps
+
+	ext accountApps // applications and distribution (apps.go)
 }
 
 type app struct {
@@ -147,6 +155,7 @@ type app struct {
 	meta   []fileMeta         // meta[i] summarises order[i] for Describe (scan.go)
 	byName map[string][]int32 // positions in order, by data file name
 	verID  map[string]uint32  // interned versions, for fileMeta.version
+	x      *appExt            // template, instances, dists (apps.go); nil until needed
 }
 
 func newApp() *app { return &app{files: map[fileKey]*file{}} }
@@ -263,7 +272,9 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, ix: ix, seedHash: jitterHashSeed(cfg.Seed), accounts: map[string]*account{}}, nil
+	e := &Engine{cfg: cfg, ix: ix, seedHash: jitterHashSeed(cfg.Seed), accounts: map[string]*account{}}
+	e.appDefaults()
+	return e, nil
 }
 
 // Servers returns every file server of the topology.
@@ -293,6 +304,9 @@ func (e *Engine) account(name string, create bool) *account {
 
 // appLocked finds (or, in auto mode and when create is set, creates) an app. a.mu held.
 func (e *Engine) appLocked(a *account, id string, create bool) (*app, error) {
+	if err := e.appGone(a, id, create); err != nil {
+		return nil, err
+	}
 	if p := a.apps[id]; p != nil {
 		return p, nil
 	}

@@ -16,6 +16,9 @@ type Topology struct {
 type Region struct {
 	ID      string   `json:"id" yaml:"id"`
 	Servers []string `json:"servers" yaml:"servers"` // file server ids, unique across the topology
+	// Instances is how many edge instances one account may have in the region
+	// (all its applications together); 0 means DefaultRegionInstances.
+	Instances int `json:"instances,omitempty" yaml:"instances,omitempty"`
 }
 
 // Server is one file server of a region.
@@ -47,6 +50,7 @@ type index struct {
 	// regionBit[server] is 1<<(index of its region in regions), 0 beyond 64 regions.
 	regionBit   []uint64
 	regionBitOf map[string]uint64
+	capacity    []int // capacity[i]: Region.Instances of regions[i]
 }
 
 func compile(t Topology) (*index, error) {
@@ -81,6 +85,16 @@ func compile(t Topology) (*index, error) {
 		return nil, fmt.Errorf("topology: more than 65535 file servers")
 	}
 	sort.Strings(ix.regions)
+	for _, r := range t.Regions {
+		if r.Instances < 0 {
+			return nil, fmt.Errorf("topology: region %q has a negative instance count", r.ID)
+		}
+	}
+	ix.capacity = make([]int, len(ix.regions))
+	for _, r := range t.Regions {
+		i := sort.SearchStrings(ix.regions, r.ID)
+		ix.capacity[i] = r.Instances
+	}
 	ix.regionBitOf = map[string]uint64{}
 	for i, r := range ix.regions {
 		if i < 64 {

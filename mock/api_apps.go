@@ -1,0 +1,482 @@
+package mock
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ensmock/ensmock/mock/engine"
+	"github.com/ensmock/ensmock/mock/wire"
+)
+
+// The application and distribution actions (CreateApplication,
+// DescribeApplication, ListApplications, DeleteApplication,
+// DistApplicationData, DescribeDataDistResult), with the exact field names of
+// the official metadata. See docs/decisions.md, "Applications and distribution".
+
+type createApplicationResponse struct {
+	RequestID string `json:"RequestId" xml:"RequestId"`
+	AppID     string `json:"AppId" xml:"AppId"`
+}
+
+type deleteApplicationResponse struct {
+	RequestID string `json:"RequestId" xml:"RequestId"`
+}
+
+type describeApplicationResponse struct {
+	RequestID   string `json:"RequestId" xml:"RequestId"`
+	Application string `json:"Application" xml:"Application"`
+}
+
+type listApplicationsResponse struct {
+	RequestID    string `json:"RequestId" xml:"RequestId"`
+	PageNumber   int    `json:"PageNumber" xml:"PageNumber"`
+	PageSize     int    `json:"PageSize" xml:"PageSize"`
+	TotalCount   int    `json:"TotalCount" xml:"TotalCount"`
+	Applications struct {
+		Application []clusterApps `json:"Application" xml:"Application"`
+	} `json:"Applications" xml:"Applications"`
+}
+
+type clusterApps struct {
+	ClusterName string `json:"ClusterName" xml:"ClusterName"`
+	AppList     struct {
+		App []appEntry `json:"App" xml:"App"`
+	} `json:"AppList" xml:"AppList"`
+}
+
+type appEntry struct {
+	AppID   string `json:"AppId" xml:"AppId"`
+	AppInfo string `json:"AppInfo" xml:"AppInfo"`
+}
+
+type distApplicationDataResponse struct {
+	RequestID              string `json:"RequestId" xml:"RequestId"`
+	DistInstanceTotalCount int    `json:"DistInstanceTotalCount" xml:"DistInstanceTotalCount"`
+	DistInstanceIDs        struct {
+		DistInstanceID []string `json:"DistInstanceId" xml:"DistInstanceId"`
+	} `json:"DistInstanceIds" xml:"DistInstanceIds"`
+	DistResults struct {
+		DistResult []distResult `json:"DistResult" xml:"DistResult"`
+	} `json:"DistResults" xml:"DistResults"`
+}
+
+type distResult struct {
+	Name          string `json:"Name" xml:"Name"`
+	Version       string `json:"Version" xml:"Version"`
+	ResultCode    int    `json:"ResultCode" xml:"ResultCode"`
+	ResultDescrip string `json:"ResultDescrip" xml:"ResultDescrip"`
+}
+
+type describeDataDistResultResponse struct {
+	RequestID   string `json:"RequestId" xml:"RequestId"`
+	PageNumber  int    `json:"PageNumber" xml:"PageNumber"`
+	PageSize    int    `json:"PageSize" xml:"PageSize"`
+	TotalCount  int    `json:"TotalCount" xml:"TotalCount"`
+	DistResults struct {
+		DistResult []distStatus `json:"DistResult" xml:"DistResult"`
+	} `json:"DistResults" xml:"DistResults"`
+}
+
+// distStatus: note StatusStats with a lower-case s (DescribeDataPushResult has StatusStatS).
+type distStatus struct {
+	Name        string `json:"Name" xml:"Name"`
+	Version     string `json:"Version" xml:"Version"`
+	StatusStats struct {
+		StatusStat []distStatusStat `json:"StatusStat" xml:"StatusStat"`
+	} `json:"StatusStats" xml:"StatusStats"`
+}
+
+// distStatusStat: InstanceCount is a string in the metadata.
+type distStatusStat struct {
+	Status        string `json:"Status" xml:"Status"`
+	InstanceCount string `json:"InstanceCount" xml:"InstanceCount"`
+	Instances     struct {
+		Instance []instanceStatus `json:"Instance" xml:"Instance"`
+	} `json:"Instances" xml:"Instances"`
+}
+
+type instanceStatus struct {
+	InstanceID    string `json:"InstanceId" xml:"InstanceId"`
+	StartTime     string `json:"StartTime" xml:"StartTime"`
+	StatusDescrip string `json:"StatusDescrip" xml:"StatusDescrip"`
+	UpdateTime    string `json:"UpdateTime" xml:"UpdateTime"`
+}
+
+// appError maps the application errors of the engine; others go to engineError.
+func appError(err error, appID string) *wire.Error {
+	switch {
+	case errors.Is(err, engine.ErrAppDeleted):
+		return wire.InvalidParameter("AppId").WithDetail("application %q has been deleted", appID)
+	case errors.Is(err, engine.ErrAppDeleting):
+		return wire.InvalidParameter("AppId").WithDetail("application %q is being deleted", appID)
+	case errors.Is(err, engine.ErrAppNotFound):
+		return wire.InvalidParameter("AppId").WithDetail("application %q does not exist", appID)
+	}
+	return engineError(err, appID)
+}
+
+func createApplication(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
+	id, err := s.engine.CreateApp(account, []byte(req.Get("Template")))
+	if err != nil {
+		return nil, appError(err, "")
+	}
+	return &createApplicationResponse{RequestID: req.RequestID, AppID: id}, nil
+}
+
+func deleteApplication(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
+	id := req.Get("AppId")
+	if err := s.engine.DeleteApp(account, id); err != nil {
+		return nil, appError(err, id)
+	}
+	return &deleteApplicationResponse{RequestID: req.RequestID}, nil
+}
+
+// outParams reads OutDetailStatParams / OutAppInfoParams: every switch defaults to true.
+type outParams struct{ appInfo, detailStat, appVersionStat, districtStat, instanceStat bool }
+
+func readOutParams(raw string) outParams {
+	o := outParams{true, true, true, true, true}
+	if raw == "" {
+		return o
+	}
+	var m map[string]any
+	_ = json.Unmarshal([]byte(raw), &m) // validated by the spec
+	for k, dst := range map[string]*bool{"appInfo": &o.appInfo, "detailStat": &o.detailStat, "appVersionStat": &o.appVersionStat,
+		"districtStat": &o.districtStat, "instanceStat": &o.instanceStat} {
+		if b, ok := m[k].(bool); ok {
+			*dst = b
+		}
+	}
+	return o
+}
+
+const appTimeLayout = "2006-01-02 15:04:05"
+
+// upperFirst turns the template's keys (instanceSpec) into the answer's (InstanceSpec).
+func upperFirst(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		r, n := utf8.DecodeRuneInString(k)
+		out[string(unicode.ToUpper(r))+k[n:]] = v
+	}
+	return out
+}
+
+// applicationJSON renders an application as the JSON string of DescribeApplication's
+// Application (and ListApplications' AppInfo), in the shape of the official examples.
+func applicationJSON(info engine.AppInfo, level string, o outParams, withMeta bool) string {
+	type instanceStat struct {
+		InstanceID     string `json:"InstanceId"`
+		RegionID       string `json:"RegionId"`
+		InstanceStatus string `json:"InstanceStatus"`
+		CreateTime     string `json:"CreateTime"`
+	}
+	type districtStat struct {
+		RegionIDs            []string       `json:"RegionIds"`
+		InstanceTotalCount   int            `json:"InstanceTotalCount"`
+		InstanceRunningCount int            `json:"InstanceRunningCount"`
+		InstanceStat         []instanceStat `json:"InstanceStat,omitempty"`
+	}
+	type versionStat struct {
+		AppVersion           string         `json:"AppVersion"`
+		CreateTime           string         `json:"CreateTime"`
+		InstanceTotalCount   int            `json:"InstanceTotalCount"`
+		InstanceRunningCount int            `json:"InstanceRunningCount"`
+		DistrictStat         []districtStat `json:"DistrictStat,omitempty"`
+	}
+	type detailStat struct {
+		Level                string        `json:"Level"`
+		InstanceTotalCount   int           `json:"InstanceTotalCount"`
+		InstanceRunningCount int           `json:"InstanceRunningCount"`
+		AppVersionStat       []versionStat `json:"AppVersionStat,omitempty"`
+	}
+	out := map[string]any{}
+	created := info.Created.Format(appTimeLayout)
+	if withMeta {
+		meta := map[string]any{"AppId": info.AppID, "AppName": info.AppName, "ClusterName": info.ClusterName,
+			"AppStableVersion": "v1", "AppType": "", "Description": "", "CreateTime": created}
+		if t := info.Template; t != nil {
+			meta["AppType"], meta["Description"] = t.AppMetaData.AppType, t.AppMetaData.Description
+		}
+		out["AppMetaData"] = meta
+	}
+	statusDescrip, _ := json.Marshal(map[string]string{"status": "CREATE_SUCCESS", "step": "DONE", "descrip": "create success", "start_time": created})
+	if info.Phase == engine.PhaseDeleting {
+		statusDescrip, _ = json.Marshal(map[string]string{"status": "DELETING", "step": "RELEASE", "descrip": "releasing resources", "start_time": created})
+	}
+	out["AppStatus"] = map[string]any{"Phase": info.Phase, "StatusDescrip": string(statusDescrip), "UpdateTime": created}
+	if o.appInfo {
+		var attr map[string]any
+		workloads := []map[string]any{}
+		if t := info.Template; t != nil {
+			attr = t.ResourceAttribute
+			for _, w := range t.Workload {
+				workloads = append(workloads, upperFirst(w))
+			}
+		}
+		out["ResourceAttribute"] = upperFirst(attr)
+		out["WorkloadAttribute"] = workloads
+	}
+	if o.detailStat {
+		running := 0
+		if info.Phase == engine.PhaseRunning {
+			running = len(info.Instances)
+		}
+		ds := detailStat{Level: level, InstanceTotalCount: len(info.Instances), InstanceRunningCount: running}
+		if o.appVersionStat {
+			vs := versionStat{AppVersion: "v1", CreateTime: created, InstanceTotalCount: ds.InstanceTotalCount, InstanceRunningCount: running}
+			if o.districtStat {
+				var byRegion []districtStat
+				for _, in := range info.Instances {
+					if len(byRegion) == 0 || byRegion[len(byRegion)-1].RegionIDs[0] != in.RegionID {
+						byRegion = append(byRegion, districtStat{RegionIDs: []string{in.RegionID}})
+					}
+					d := &byRegion[len(byRegion)-1]
+					d.InstanceTotalCount++
+					status := "Running"
+					if info.Phase == engine.PhaseDeleting {
+						status = "Releasing"
+					} else {
+						d.InstanceRunningCount++
+					}
+					if o.instanceStat {
+						d.InstanceStat = append(d.InstanceStat, instanceStat{InstanceID: in.InstanceID, RegionID: in.RegionID,
+							InstanceStatus: status, CreateTime: in.Created.Format(appTimeLayout)})
+					}
+				}
+				vs.DistrictStat = byRegion
+			}
+			ds.AppVersionStat = []versionStat{vs}
+		}
+		out["DetailStat"] = ds
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}
+
+func levelOf(req *wire.Request) string {
+	if l := req.Get("Level"); l != "" {
+		return l
+	}
+	return "National"
+}
+
+func describeApplication(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
+	id := req.Get("AppId")
+	var regions []string
+	if raw := req.Get("ResourceSelector"); raw != "" {
+		var sel []struct {
+			RegionCode string `json:"regionCode"`
+		}
+		if err := json.Unmarshal([]byte(raw), &sel); err != nil {
+			return nil, wire.InvalidParameter("ResourceSelector").WithDetail("%v", err)
+		}
+		for _, x := range sel {
+			if x.RegionCode != "" {
+				regions = append(regions, x.RegionCode)
+			}
+		}
+		if len(regions) == 0 {
+			regions = nil
+		}
+	}
+	info, err := s.engine.DescribeApp(account, id, regions)
+	if err != nil {
+		return nil, appError(err, id)
+	}
+	return &describeApplicationResponse{RequestID: req.RequestID,
+		Application: applicationJSON(info, levelOf(req), readOutParams(req.Get("OutDetailStatParams")), true)}, nil
+}
+
+// dates reads MinDate and MaxDate (validated as yyyy-mm-dd by the spec).
+func dates(req *wire.Request) (minD, maxD time.Time, e *wire.Error) {
+	for _, d := range []struct {
+		name string
+		dst  *time.Time
+	}{{"MinDate", &minD}, {"MaxDate", &maxD}} {
+		if v := req.Get(d.name); v != "" {
+			t, err := time.Parse(time.DateOnly, v)
+			if err != nil {
+				return minD, maxD, wire.InvalidParameter(d.name).WithDetail("%s %q: want yyyy-MM-dd", d.name, v)
+			}
+			*d.dst = t
+		}
+	}
+	if !minD.IsZero() && !maxD.IsZero() && maxD.Before(minD) {
+		return minD, maxD, wire.InvalidParameter("MaxDate").WithDetail("MaxDate is before MinDate")
+	}
+	return minD, maxD, nil
+}
+
+// paging reads PageNumber and PageSize as DescribeDataPushResult does: both
+// omitted exports everything (size 0), else they default to 1 and 10.
+func paging(req *wire.Request) (number, size int) {
+	pn, ps := req.Get("PageNumber"), req.Get("PageSize")
+	if pn == "" && ps == "" {
+		return 1, 0
+	}
+	number, size = 1, 10
+	if pn != "" {
+		number, _ = strconv.Atoi(pn)
+	}
+	if ps != "" {
+		size, _ = strconv.Atoi(ps)
+	}
+	return number, size
+}
+
+func listApplications(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
+	q := engine.AppQuery{Clusters: engine.SplitList(req.Get("ClusterNames"))}
+	var e *wire.Error
+	if q.MinDate, q.MaxDate, e = dates(req); e != nil {
+		return nil, e
+	}
+	q.PageNumber, q.PageSize = paging(req)
+	apps, total := s.engine.ListApps(account, q)
+	resp := &listApplicationsResponse{RequestID: req.RequestID, PageNumber: q.PageNumber, PageSize: q.PageSize, TotalCount: total}
+	if resp.PageSize == 0 {
+		resp.PageSize = total
+	}
+	resp.Applications.Application = []clusterApps{}
+	o, level := readOutParams(req.Get("OutAppInfoParams")), levelOf(req)
+	for _, info := range apps { // grouped by cluster, clusters in order of first appearance
+		i := 0
+		for i < len(resp.Applications.Application) && resp.Applications.Application[i].ClusterName != info.ClusterName {
+			i++
+		}
+		if i == len(resp.Applications.Application) {
+			resp.Applications.Application = append(resp.Applications.Application, clusterApps{ClusterName: info.ClusterName})
+		}
+		c := &resp.Applications.Application[i]
+		c.AppList.App = append(c.AppList.App, appEntry{AppID: info.AppID, AppInfo: applicationJSON(info, level, o, false)})
+	}
+	return resp, nil
+}
+
+// distStrategy decodes a (validated) DistStrategy: one object or an array.
+func distStrategy(raw string) (engine.DistStrategy, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	type expr struct {
+		Key      string   `json:"key"`
+		Operator string   `json:"operator"`
+		Values   []string `json:"values"`
+	}
+	type policy struct {
+		Name       string `json:"name"`
+		Parameters struct {
+			MatchExpressions []expr   `json:"match_expressions"`
+			Operator         string   `json:"operator"`
+			Values           []string `json:"values"`
+		} `json:"parameters"`
+	}
+	var many []policy
+	if err := json.Unmarshal([]byte(raw), &many); err != nil {
+		var one policy
+		if err := json.Unmarshal([]byte(raw), &one); err != nil {
+			return nil, err
+		}
+		many = []policy{one}
+	}
+	var st engine.DistStrategy
+	for _, p := range many {
+		switch p.Name {
+		case "ScheduleToRegionId":
+			if p.Parameters.Operator == "" {
+				return nil, errors.New("ScheduleToRegionId needs parameters.operator and parameters.values")
+			}
+			st = append(st, engine.MatchExpr{Key: "region_id", Operator: p.Parameters.Operator, Values: p.Parameters.Values})
+		default: // ScheduleToAllByMatchExpressions
+			if len(p.Parameters.MatchExpressions) == 0 {
+				return nil, errors.New(p.Name + " needs parameters.match_expressions")
+			}
+			for _, m := range p.Parameters.MatchExpressions {
+				st = append(st, engine.MatchExpr{Key: m.Key, Operator: m.Operator, Values: m.Values})
+			}
+		}
+	}
+	return st, nil
+}
+
+func distApplicationData(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
+	var files []engine.DistFile
+	if err := json.Unmarshal([]byte(req.Get("Data")), &files); err != nil {
+		return nil, wire.InvalidParameter("Data").WithDetail("%v", err)
+	}
+	st, err := distStrategy(req.Get("DistStrategy"))
+	if err != nil {
+		return nil, wire.InvalidParameter("DistStrategy").WithDetail("%v", err)
+	}
+	appID := req.Get("AppId")
+	out, err := s.engine.Dist(account, appID, files, st)
+	if err != nil {
+		return nil, appError(err, appID)
+	}
+	resp := &distApplicationDataResponse{RequestID: req.RequestID, DistInstanceTotalCount: len(out.Instances)}
+	resp.DistInstanceIDs.DistInstanceID = out.Instances
+	resp.DistResults.DistResult = make([]distResult, len(out.Results))
+	for i, r := range out.Results {
+		resp.DistResults.DistResult[i] = distResult{Name: r.Name, Version: r.Version, ResultCode: r.Code, ResultDescrip: r.Descrip}
+	}
+	return resp, nil
+}
+
+func describeDataDistResult(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
+	q := engine.DistQuery{
+		AppID:       req.Get("AppId"),
+		Names:       engine.SplitList(req.Get("DataNames")),
+		Versions:    engine.SplitList(req.Get("DataVersions")),
+		InstanceIDs: engine.SplitList(req.Get("InstanceIds")),
+	}
+	if raw := req.Get("EnsRegionIds"); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &q.Regions); err != nil {
+			return nil, wire.InvalidParameter("EnsRegionIds").WithDetail("want a JSON array of ENS node ids: %v", err)
+		}
+		for i, r := range q.Regions {
+			q.Regions[i] = strings.TrimSpace(r)
+		}
+		if len(q.Regions) == 0 {
+			q.Regions = nil
+		}
+	}
+	var e *wire.Error
+	if q.MinDate, q.MaxDate, e = dates(req); e != nil {
+		return nil, e
+	}
+	q.PageNumber, q.PageSize = paging(req)
+	res, err := s.engine.DescribeDist(account, q)
+	if err != nil {
+		return nil, appError(err, q.AppID)
+	}
+	resp := &describeDataDistResultResponse{RequestID: req.RequestID, PageNumber: res.PageNumber, PageSize: res.PageSize, TotalCount: res.Total}
+	if resp.PageSize == 0 {
+		resp.PageSize = res.Total
+	}
+	resp.DistResults.DistResult = make([]distStatus, len(res.Files))
+	var starts, updates utcCache
+	for i, f := range res.Files {
+		ds := &resp.DistResults.DistResult[i]
+		ds.Name, ds.Version = f.Name, f.Version
+		ds.StatusStats.StatusStat = make([]distStatusStat, len(f.Stats))
+		for j, st := range f.Stats {
+			ss := &ds.StatusStats.StatusStat[j]
+			ss.Status, ss.InstanceCount = st.Status, strconv.Itoa(len(st.Instances))
+			ss.Instances.Instance = make([]instanceStatus, len(st.Instances))
+			for k, in := range st.Instances {
+				ss.Instances.Instance[k] = instanceStatus{InstanceID: in.InstanceID, StartTime: starts.format(in.Start),
+					StatusDescrip: in.Descrip, UpdateTime: updates.format(in.Update)}
+			}
+		}
+	}
+	return resp, nil
+}

@@ -1,0 +1,458 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Distribution (DistApplicationData, DescribeDataDistResult): a data file
+// already pushed to file servers is copied from the file servers of each
+// instance's ENS node to the instance, on the mock's clock, with the push's
+// seeded transfer model.
+
+// Status of an instance replica in DescribeDataDistResult (the metadata's enum).
+const (
+	DistSuccess  = "SUCCESS"
+	DistFailed   = "FAILED"
+	DistDisting  = "DISTING"
+	DistDeleted  = "DELETED"
+	DistCodeOK   = 0   // DistApplicationData ResultCode: the distribution started
+	DistCodeFail = 400 // DistApplicationData ResultCode: refused, ResultDescrip says why
+)
+
+var distStatusOrder = []string{DistSuccess, DistFailed, DistDisting, DistDeleted}
+
+// DistFile is one item of DistApplicationData's Data parameter.
+type DistFile struct {
+	Name          string `json:"name"`
+	Version       string `json:"version"`
+	DestPath      string `json:"destPath"`
+	Decompress    bool   `json:"decompress"`
+	TargetDirName string `json:"targetDirName"`
+	FileMode      int64  `json:"fileMode"`
+	Timeout       int64  `json:"timeout"` // seconds; 0: no limit
+}
+
+// MatchExpr is one match expression of a DistStrategy: Key region_id or
+// instance_id, Operator In or NotIn.
+type MatchExpr struct {
+	Key      string
+	Operator string
+	Values   []string
+}
+
+// DistStrategy is a list of match expressions that must all hold; empty selects every instance.
+type DistStrategy []MatchExpr
+
+func (st DistStrategy) matches(region, id string) bool {
+	for _, m := range st {
+		v := region
+		if m.Key == "instance_id" {
+			v = id
+		}
+		if slices.Contains(m.Values, v) == (m.Operator == "NotIn") {
+			return false
+		}
+	}
+	return true
+}
+
+// DistContext describes a distribution about to start, for DistHooks.
+type DistContext struct {
+	Account, App string
+	File         DistFile
+}
+
+// DistHooks, when the Config's Hooks also implement it, may change the plan
+// of the transfer of a data file to one instance (faults on instances).
+type DistHooks interface {
+	Dist(d DistContext, instanceID, region string, from Server, plan *ReplicaPlan)
+}
+
+type dist struct {
+	name, version string
+	created       int64
+	reps          []distRep // sorted by inst
+	fails         []string
+}
+
+// distRep is one data file on one instance: 24 bytes, no pointer.
+type distRep struct {
+	inst    uint32 // index in appExt.instances
+	attempt uint16
+	fail    uint16 // 0: none; else dist.fails[fail-1]
+	start   int64
+	done    int64
+}
+
+func (r *distRep) status(now int64, deleting bool) string {
+	switch {
+	case deleting:
+		return DistDeleted
+	case now < r.done:
+		return DistDisting
+	case r.fail != 0:
+		return DistFailed
+	}
+	return DistSuccess
+}
+
+func (d *dist) descrip(r *distRep, now int64, deleting bool) string {
+	switch r.status(now, deleting) {
+	case DistDeleted:
+		return "deleted: the application is being deleted"
+	case DistDisting:
+		return "distributing"
+	case DistFailed:
+		return d.fails[r.fail-1]
+	}
+	return "success"
+}
+
+func (d *dist) failIndex(why string) uint16 {
+	if why == "" {
+		return 0
+	}
+	for i, s := range d.fails {
+		if s == why {
+			return uint16(i + 1)
+		}
+	}
+	if len(d.fails) >= math.MaxUint16-1 {
+		return uint16(len(d.fails)) // bounded: reuse the last description
+	}
+	d.fails = append(d.fails, why)
+	return uint16(len(d.fails))
+}
+
+func (d *dist) find(inst uint32) int {
+	i, ok := slices.BinarySearchFunc(d.reps, inst, func(r distRep, x uint32) int { return compareInt64(int64(r.inst), int64(x)) })
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+// DistResult is the outcome of one data file of a DistApplicationData.
+type DistResult struct {
+	Name, Version string
+	Code          int
+	Descrip       string
+}
+
+// DistOutcome is DistApplicationData's answer: the target instances and one result per file.
+type DistOutcome struct {
+	Instances []string
+	Results   []DistResult
+}
+
+// Dist distributes data files already pushed to the file servers to the
+// instances of appID that st selects. A *ParamError or an app error changes
+// no state.
+func (e *Engine) Dist(acct, appID string, files []DistFile, st DistStrategy) (DistOutcome, error) {
+	var out DistOutcome
+	seen := make(map[fileKey]struct{}, len(files))
+	for _, f := range files {
+		k := fileKey{f.Name, f.Version}
+		if _, dup := seen[k]; dup {
+			return out, &ParamError{"Data", fmt.Sprintf("data file %q version %q is listed twice", f.Name, f.Version)}
+		}
+		seen[k] = struct{}{}
+	}
+	a := e.account(acct, true)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.apps) >= e.cfg.MaxAppsPerAccount && a.apps[appID] == nil && !e.cfg.StrictApps {
+		return out, &ParamError{"AppId", "the account already holds the maximum of " + strconv.Itoa(e.cfg.MaxAppsPerAccount) + " applications"}
+	}
+	p, err := e.appLocked(a, appID, true)
+	if err != nil {
+		return out, err
+	}
+	x := e.ext(a, appID, p)
+	var targets []uint32
+	for i, in := range x.instances {
+		if st.matches(e.ix.regions[in.region], in.id) {
+			targets = append(targets, uint32(i))
+		}
+	}
+	out.Instances = make([]string, len(targets))
+	for i, t := range targets {
+		out.Instances[i] = x.instances[t].id
+	}
+	nowT := e.cfg.Clock.Now()
+	now := nowT.UnixNano()
+	out.Results = make([]DistResult, len(files))
+	for i, f := range files {
+		res := &out.Results[i]
+		res.Name, res.Version = f.Name, f.Version
+		rec := p.files[fileKey{f.Name, f.Version}]
+		if rec == nil {
+			res.Code, res.Descrip = DistCodeFail, "the data file has not been pushed: push it with PushApplicationData first"
+			continue
+		}
+		holding := e.holdingByRegion(rec, now)
+		if len(holding) == 0 {
+			res.Code, res.Descrip = DistCodeFail, "no file server holds the data file yet: wait until DescribeDataPushResult reports SUCCESS"
+			continue
+		}
+		if len(targets) == 0 {
+			res.Code, res.Descrip = DistCodeFail, "no instance of the application matches DistStrategy"
+			continue
+		}
+		d := x.dists[fileKey{f.Name, f.Version}]
+		fresh := 0
+		for _, t := range targets {
+			if d == nil || d.find(t) < 0 {
+				fresh++
+			}
+		}
+		if a.ext.reps+fresh > e.cfg.MaxDistReplicasPerAccount {
+			res.Code, res.Descrip = DistCodeFail, "the account would hold more than "+strconv.Itoa(e.cfg.MaxDistReplicasPerAccount)+" distributed replicas"
+			continue
+		}
+		if d == nil {
+			d = &dist{name: f.Name, version: f.Version, created: now}
+			if x.dists == nil {
+				x.dists = map[fileKey]*dist{}
+			}
+			x.dists[fileKey{f.Name, f.Version}] = d
+			x.distOrder = append(x.distOrder, d)
+			x.distMeta = append(x.distMeta, now)
+		}
+		e.startDist(acct, appID, x, rec, d, f, targets, holding, now, fresh)
+		a.ext.reps += fresh
+		x.reps += fresh
+		res.Code, res.Descrip = DistCodeOK, "Success"
+	}
+	return out, nil
+}
+
+// holdingByRegion maps region index → the file servers (indexes) of that
+// region holding a SUCCESS replica of rec.
+func (e *Engine) holdingByRegion(rec *file, now int64) map[uint16][]int {
+	var m map[uint16][]int
+	for i := range rec.replicas {
+		r := &rec.replicas[i]
+		if r.status(now) != StatusSuccess {
+			continue
+		}
+		reg, _ := slices.BinarySearch(e.ix.regions, e.ix.servers[r.server].Region)
+		if m == nil {
+			m = map[uint16][]int{}
+		}
+		m[uint16(reg)] = append(m[uint16(reg)], int(r.server))
+	}
+	for _, s := range m {
+		slices.Sort(s)
+	}
+	return m
+}
+
+// startDist (re)starts the transfers of d to targets (sorted). An instance
+// still DISTING keeps its transfer. fresh is how many targets have no replica yet.
+func (e *Engine) startDist(acct, appID string, x *appExt, rec *file, d *dist, f DistFile, targets []uint32, holding map[uint16][]int, now int64, fresh int) {
+	if fresh > 0 { // merge the new instances into the sorted replicas, in one exact-size slice
+		merged := make([]distRep, 0, len(d.reps)+fresh)
+		i := 0
+		for _, t := range targets {
+			for i < len(d.reps) && d.reps[i].inst < t {
+				merged = append(merged, d.reps[i])
+				i++
+			}
+			if i < len(d.reps) && d.reps[i].inst == t {
+				continue
+			}
+			merged = append(merged, distRep{inst: t})
+		}
+		merged = append(merged, d.reps[i:]...)
+		d.reps = merged
+	}
+	size := rec.Size
+	if rec.blob != nil {
+		size = int64(len(rec.blob.Data))
+	}
+	hooks, _ := e.cfg.Hooks.(DistHooks)
+	fileHash := jitterHashFile(e.seedHash, "dist\x00"+rec.Name, rec.Version)
+	dc := DistContext{Account: acct, App: appID, File: f}
+	j := 0
+	for _, t := range targets {
+		for d.reps[j].inst != t {
+			j++
+		}
+		r := &d.reps[j]
+		if r.attempt > 0 && now < r.done {
+			continue // still DISTING: the transfer goes on
+		}
+		in := &x.instances[t]
+		region := e.ix.regions[in.region]
+		var plan ReplicaPlan
+		var from Server
+		if hs := holding[in.region]; len(hs) == 0 {
+			plan.Fail = "the file servers of " + region + " do not hold the data file: push it there first"
+		} else {
+			from = e.ix.servers[hs[int(fnv64a(fnvOffset, in.id)%uint64(len(hs)))]]
+			plan.Duration = e.transfer(fnv64a(fileHash, in.id), r.attempt+1, from, size)
+			if hooks != nil {
+				hooks.Dist(dc, in.id, region, from, &plan)
+			}
+			if plan.Duration < 0 {
+				plan.Duration = 0
+			}
+			if lim := time.Duration(f.Timeout) * time.Second; f.Timeout > 0 && plan.Duration > lim {
+				plan.Fail = fmt.Sprintf("distribution timed out after %ds: the transfer from %s needs %s", f.Timeout, from.ID, plan.Duration.Round(time.Millisecond))
+				plan.Duration = lim
+			}
+		}
+		if r.attempt < math.MaxUint16 {
+			r.attempt++
+		}
+		r.start, r.done = now, now+int64(plan.Duration)
+		r.fail = d.failIndex(plan.Fail)
+	}
+}
+
+// DistQuery is DescribeDataDistResult's input. Zero fields do not filter.
+type DistQuery struct {
+	AppID            string
+	Names, Versions  []string
+	InstanceIDs      []string
+	Regions          []string
+	MinDate, MaxDate time.Time // dates, inclusive, on the first distribution of a file
+	PageNumber       int       // from 1
+	PageSize         int       // 0: every matching file
+}
+
+// DistFileStatus is the distribution status of one data file, grouped by status.
+type DistFileStatus struct {
+	Name, Version string
+	Stats         []DistStatusStat // in the order SUCCESS, FAILED, DISTING, DELETED; empty groups omitted
+}
+
+// DistStatusStat groups the instances of one file that share a status.
+type DistStatusStat struct {
+	Status    string
+	Instances []InstanceStatus
+}
+
+// InstanceStatus is one instance's status for one file.
+type InstanceStatus struct {
+	InstanceID    string
+	Start, Update time.Time
+	Descrip       string
+}
+
+// DistDescribeResult is DescribeDataDistResult's output.
+type DistDescribeResult struct {
+	PageNumber, PageSize, Total int
+	Files                       []DistFileStatus
+}
+
+// DescribeDist answers DescribeDataDistResult: the files distributed for the
+// app (in order of first distribution) that pass the filters, paged; each
+// lists only the instances that pass the instance and region filters.
+func (e *Engine) DescribeDist(acct string, q DistQuery) (DistDescribeResult, error) {
+	res := DistDescribeResult{PageNumber: max(q.PageNumber, 1), PageSize: q.PageSize}
+	a := e.account(acct, false)
+	if a == nil {
+		if e.cfg.StrictApps {
+			return res, ErrUnknownApp
+		}
+		return res, nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p, err := e.appLocked(a, q.AppID, false)
+	if err != nil || p == nil || p.x == nil {
+		return res, err
+	}
+	x := p.x
+	now := e.cfg.Clock.Now().UnixNano()
+	deleting := x.deleteAt != 0
+	names, versions := set(q.Names), set(q.Versions)
+	var insts map[uint32]bool
+	if q.InstanceIDs != nil || q.Regions != nil {
+		ids, regions := set(q.InstanceIDs), set(q.Regions)
+		insts = map[uint32]bool{}
+		for i, in := range x.instances {
+			if (ids == nil || ids[in.id]) && (regions == nil || regions[e.ix.regions[in.region]]) {
+				insts[uint32(i)] = true
+			}
+		}
+	}
+	var minN, maxN int64 = math.MinInt64, math.MaxInt64
+	if !q.MinDate.IsZero() {
+		minN = unixNano(q.MinDate)
+	}
+	if !q.MaxDate.IsZero() {
+		if maxN = unixNano(q.MaxDate.Add(24 * time.Hour)); maxN != math.MaxInt64 {
+			maxN--
+		}
+	}
+	from, to := 0, -1
+	if q.PageSize > 0 {
+		from = (res.PageNumber - 1) * q.PageSize
+		to = from + q.PageSize
+	}
+	for i, d := range x.distOrder {
+		if c := x.distMeta[i]; c < minN || c > maxN {
+			continue
+		}
+		if (names != nil && !names[d.name]) || (versions != nil && !versions[d.version]) {
+			continue
+		}
+		if insts != nil && !d.touches(insts) {
+			continue
+		}
+		if res.Total >= from && (to < 0 || res.Total < to) {
+			res.Files = append(res.Files, e.distStatus(x, d, insts, now, deleting))
+		}
+		res.Total++
+	}
+	return res, nil
+}
+
+func (d *dist) touches(insts map[uint32]bool) bool {
+	for i := range d.reps {
+		if insts[d.reps[i].inst] {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) distStatus(x *appExt, d *dist, insts map[uint32]bool, now int64, deleting bool) DistFileStatus {
+	fs := DistFileStatus{Name: d.name, Version: d.version}
+	var counts [4]int
+	rankOf := func(s string) int { return slices.Index(distStatusOrder, s) }
+	for i := range d.reps {
+		r := &d.reps[i]
+		if insts != nil && !insts[r.inst] {
+			continue
+		}
+		counts[rankOf(r.status(now, deleting))]++
+	}
+	for k, st := range distStatusOrder {
+		if counts[k] == 0 {
+			continue
+		}
+		g := DistStatusStat{Status: st, Instances: make([]InstanceStatus, 0, counts[k])}
+		for i := range d.reps {
+			r := &d.reps[i]
+			if (insts != nil && !insts[r.inst]) || r.status(now, deleting) != st {
+				continue
+			}
+			upd := r.done
+			if st == DistDisting {
+				upd = r.start
+			}
+			g.Instances = append(g.Instances, InstanceStatus{InstanceID: x.instances[r.inst].id, Start: time.Unix(0, r.start).UTC(),
+				Update: time.Unix(0, upd).UTC(), Descrip: d.descrip(r, now, deleting)})
+		}
+		fs.Stats = append(fs.Stats, g)
+	}
+	return fs
+}

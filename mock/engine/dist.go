@@ -252,8 +252,9 @@ func (e *Engine) holdingByRegion(rec *file, now int64) map[uint16][]int {
 	return m
 }
 
-// startDist (re)starts the transfers of d to targets (sorted). An instance
-// still DISTING keeps its transfer. fresh is how many targets have no replica yet.
+// startDist starts the transfers of d to the targets (sorted) that do not
+// hold it and restarts the FAILED ones; DISTING and SUCCESS instances are left
+// as they are. fresh is how many targets have no replica yet.
 func (e *Engine) startDist(acct, appID string, x *appExt, rec *file, d *dist, f DistFile, targets []uint32, holding map[uint16][]int, now int64, fresh int) {
 	if fresh > 0 { // merge the new instances into the sorted replicas, in one exact-size slice
 		merged := make([]distRep, 0, len(d.reps)+fresh)
@@ -284,8 +285,8 @@ func (e *Engine) startDist(acct, appID string, x *appExt, rec *file, d *dist, f 
 			j++
 		}
 		r := &d.reps[j]
-		if r.attempt > 0 && now < r.done {
-			continue // still DISTING: the transfer goes on
+		if r.attempt > 0 && (now < r.done || r.fail == 0) {
+			continue // DISTING goes on, SUCCESS stays: only new and FAILED instances (re)start
 		}
 		in := &x.instances[t]
 		region := e.ix.regions[in.region]

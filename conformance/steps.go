@@ -20,6 +20,7 @@ import (
 
 // steps registers every step definition of the suite on sc for the scenario w.
 func (w *world) steps(sc *godog.ScenarioContext) {
+	w.appSteps(sc) // steps_apps.go
 	// Setup.
 	sc.Step(re(`^a fresh application$`), w.aFreshApplication)
 	sc.Step(re(`^responses are requested in (JSON|XML)$`), w.responsesIn)
@@ -334,6 +335,8 @@ func (w *world) defaults(action string) (call, error) {
 		c.Method = http.MethodGet
 		c.Params.Set("DataName", w.name("app01"))
 		c.Params.Set("DataVersion", "1.0")
+	default:
+		w.appCallDefaults(&c) // steps_apps.go
 	}
 	return c, nil
 }

@@ -18,7 +18,8 @@ func TestTagDiscipline(t *testing.T) {
 		t.Fatal(err)
 	}
 	capabilities := map[string]bool{"@auth": true, "@xml": true, "@download": true, "@validation": true,
-		"@resultcode": true, "@strategy": true, "@describe": true, "@errors": true}
+		"@resultcode": true, "@strategy": true, "@describe": true, "@errors": true,
+		"@apps": true, "@dist": true, "@workflow": true}
 	names := map[string]string{}
 	n := 0
 	for _, f := range feats {

@@ -1,0 +1,913 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cucumber/godog"
+)
+
+// Steps of the application and distribution features (apps.feature,
+// dist.feature, workflow.feature): CreateApplication, DescribeApplication,
+// ListApplications, DeleteApplication, DistApplicationData and
+// DescribeDataDistResult.
+
+// appWorld is what a scenario knows of its application beyond world.
+type appWorld struct {
+	instances map[string]string // instance id → ENS node, from DescribeApplication
+	ordered   []string          // instance ids, sorted: {instance1}, {instance2}, …
+	targets   map[string]bool   // the DistInstanceIds of every successful dist of the scenario
+	lastDist  []string          // the Data names of the last dist, in order
+}
+
+// appWorlds holds the appWorld of each running scenario (dropped in its After hook).
+var appWorlds sync.Map // *world → *appWorld
+
+func (w *world) aw() *appWorld {
+	if v, ok := appWorlds.Load(w); ok {
+		return v.(*appWorld)
+	}
+	v, _ := appWorlds.LoadOrStore(w, &appWorld{targets: map[string]bool{}})
+	return v.(*appWorld)
+}
+
+// appSteps registers the steps (called from steps).
+func (w *world) appSteps(sc *godog.ScenarioContext) {
+	sc.After(func(ctx context.Context, _ *godog.Scenario, err error) (context.Context, error) {
+		appWorlds.Delete(w)
+		return ctx, nil
+	})
+	sc.Step(re(`^I create an application with the instances:$`), func(t *godog.Table) error { return w.createApp(t, false) })
+	sc.Step(re(`^an application with the instances:$`), func(t *godog.Table) error { return w.createApp(t, true) })
+	sc.Step(re(`^the answer has a non-empty AppId string$`), w.answerHasAppID)
+	sc.Step(re(`^the Application is a JSON string$`), w.applicationIsJSON)
+	sc.Step(re(`^the answer has the integers PageNumber, PageSize and TotalCount$`), w.pagingIntegers)
+	sc.Step(re(`^the application is listed with an AppInfo string$`), func() error { return w.appListed(true) })
+	sc.Step(re(`^the application is not listed$`), func() error { return w.appListed(false) })
+	sc.Step(re(`^the application has (\d+) instances? in "([^"]*)" and (\d+) in "([^"]*)"$`), w.appHasInstances)
+	sc.Step(re(`^I delete the application$`), func() error {
+		w.send(call{Action: "DeleteApplication", Params: url.Values{"AppId": {w.app}}})
+		return nil
+	})
+	sc.Step(re(`^the application's Phase is "([^"]*)"$`), w.appPhase)
+	sc.Step(re(`^the application has been deleted$`), w.waitDeleted)
+
+	sc.Step(re(`^I distribute "([^"]*)" version "([^"]*)"$`), func(a, v string) error { return w.dist([]string{a}, v, "", "") })
+	sc.Step(re(`^I distribute the data files "([^"]*)" version "([^"]*)"$`), func(list, v string) error {
+		return w.dist(strings.Split(list, ","), v, "", "")
+	})
+	sc.Step(re(`^I distribute "([^"]*)" version "([^"]*)" without the (\w+) parameter$`), func(a, v, p string) error {
+		return w.dist([]string{a}, v, "", p)
+	})
+	sc.Step(re(`^I distribute "([^"]*)" version "([^"]*)" with the strategy:$`), func(a, v string, doc *godog.DocString) error {
+		return w.dist([]string{a}, v, doc.Content, "")
+	})
+	sc.Step(re(`^I describe the dist results$`), func() error { return w.describeDistWith(nil) })
+	sc.Step(re(`^I describe the dist results with:$`), w.describeDistWith)
+	sc.Step(re(`^there is one DistResult per data file, in order$`), w.oneDistResultPerFile)
+	sc.Step(re(`^the DistInstanceTotalCount is the number of DistInstanceIds$`), func() error { return w.distTotal(-1) })
+	sc.Step(re(`^the DistInstanceTotalCount is (\d+)$`), w.distTotal)
+	sc.Step(re(`^the DistResult of "([^"]*)" has ResultCode (\d+)$`), w.distResultCode)
+	sc.Step(re(`^the distributed instances are the instances in "([^"]*)"$`), w.distributedInRegion)
+	sc.Step(re(`^the distributed instances are "([^"]*)"$`), w.distributedAre)
+	sc.Step(re(`^"([^"]*)" version "([^"]*)" has been distributed to every target instance$`), w.waitDistributed)
+	sc.Step(re(`^"([^"]*)" version "([^"]*)" is (SUCCESS|DISTING|FAILED) on exactly the distributed instances$`), w.distStatusOnTargets)
+	sc.Step(re(`^the dist results have the documented shape$`), w.distShape)
+	sc.Step(re(`^only the instances in "([^"]*)" are described$`), w.onlyInstancesInRegion)
+	sc.Step(re(`^only the instances "([^"]*)" are described$`), w.onlyInstances)
+	sc.Step(re(`^no dist result is described$`), w.noDistDescribed)
+	sc.Step(re(`^the dist TotalCount is (\d+)$`), w.distTotalCount)
+	sc.Step(re(`^the page holds (\d+) dist results?$`), w.distPageHolds)
+}
+
+// appCallDefaults completes defaults for the application and dist actions.
+func (w *world) appCallDefaults(c *call) {
+	switch c.Action {
+	case "CreateApplication":
+		c.Params.Del("AppId")
+		c.Params.Set("Template", `{"appMetaData":{"appName":"conform"},"resourceSelector":[{"count":1}]}`)
+	case "ListApplications":
+		c.Params.Del("AppId")
+	case "DistApplicationData":
+		data, _ := json.Marshal([]map[string]string{{"name": w.name("app01"), "version": "1.0"}})
+		c.Params.Set("Data", string(data))
+	}
+}
+
+var instancePlaceholder = regexp.MustCompile(`\{instance(\d+)\}`)
+
+// expandApp replaces {instanceN} with the Nth instance of the application
+// (its ids sorted), then expands the rest as world.expand does.
+func (w *world) expandApp(s string) (string, error) {
+	var err error
+	s = instancePlaceholder.ReplaceAllStringFunc(s, func(m string) string {
+		n, _ := strconv.Atoi(instancePlaceholder.FindStringSubmatch(m)[1])
+		if e := w.loadInstances(); e != nil {
+			err = e
+			return m
+		}
+		ids := w.aw().ordered
+		if n < 1 || n > len(ids) {
+			err = fmt.Errorf("%s: the application has %d instances", m, len(ids))
+			return m
+		}
+		return ids[n-1]
+	})
+	if err != nil {
+		return "", err
+	}
+	return w.expand(s)
+}
+
+// ---- applications -------------------------------------------------------------
+
+func (w *world) createApp(t *godog.Table, must bool) error {
+	var sel []map[string]any
+	for i, row := range t.Rows {
+		if i == 0 {
+			continue // header: region | count
+		}
+		if len(row.Cells) != 2 {
+			return errors.New("the table has two columns: region and count")
+		}
+		region, err := w.expand(row.Cells[0].Value)
+		if err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(row.Cells[1].Value)
+		if err != nil {
+			return fmt.Errorf("count %q: %v", row.Cells[1].Value, err)
+		}
+		sel = append(sel, map[string]any{"regionCode": region, "count": n})
+	}
+	tmpl, _ := json.Marshal(map[string]any{
+		"appMetaData":       map[string]any{"appName": "conform-" + token(), "clusterName": "conform", "appType": "Common"},
+		"resourceAttribute": map[string]any{"instanceSpec": "ens.sn1.tiny", "systemDiskSize": 20},
+		"resourceSelector":  sel,
+	})
+	ex := w.send(call{Action: "CreateApplication", Params: url.Values{"Template": {string(tmpl)}}})
+	id, _ := field(ex.Body().Doc, "AppId")
+	if ex.Status == http.StatusOK && id != "" {
+		w.app = id
+		a := w.aw()
+		a.instances, a.ordered = nil, nil
+	}
+	if !must {
+		return nil
+	}
+	if err := w.requestSucceeds(); err != nil {
+		return err
+	}
+	if id == "" {
+		return w.failf(ex, "CreateApplication answered no AppId")
+	}
+	return nil
+}
+
+func (w *world) answerHasAppID() error {
+	ex, err := w.answer()
+	if err != nil {
+		return err
+	}
+	b, err := w.parsed(ex)
+	if err != nil {
+		return err
+	}
+	if id, ok := b.Doc["AppId"].(string); !ok || id == "" {
+		return w.failf(ex, "the answer has no non-empty AppId string")
+	}
+	return nil
+}
+
+// applicationDoc decodes the Application JSON string of a DescribeApplication answer.
+func (w *world) applicationDoc(ex *exchange) (map[string]any, error) {
+	b, err := w.parsed(ex)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := b.Doc["Application"].(string)
+	if !ok {
+		return nil, w.failf(ex, "Application is not a string")
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(s), &doc); err != nil {
+		return nil, w.failf(ex, "Application is not a JSON object: %v", err)
+	}
+	return doc, nil
+}
+
+func (w *world) applicationIsJSON() error {
+	ex, err := w.answer()
+	if err != nil {
+		return err
+	}
+	_, err = w.applicationDoc(ex)
+	return err
+}
+
+func (w *world) pagingIntegers() error {
+	ex, err := w.answer()
+	if err != nil {
+		return err
+	}
+	b, err := w.parsed(ex)
+	if err != nil {
+		return err
+	}
+	for _, k := range []string{"PageNumber", "PageSize", "TotalCount"} {
+		if _, err := intField(b.Doc, k); err != nil {
+			return w.failf(ex, "%v", err)
+		}
+		if ex.Format == "JSON" {
+			if _, ok := b.Doc[k].(json.Number); !ok {
+				return w.failf(ex, "%s is not a JSON number", k)
+			}
+		}
+	}
+	return nil
+}
+
+func (w *world) appListed(want bool) error {
+	ex, err := w.answer()
+	if err != nil {
+		return err
+	}
+	b, err := w.parsed(ex)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, cl := range list(b.get("Applications", "Application")) {
+		m, _ := cl.(map[string]any)
+		apps, _ := m["AppList"].(map[string]any)
+		for _, a := range list(apps["App"]) {
+			if id, _ := field(a, "AppId"); id == w.app {
+				found = true
+				if am, _ := a.(map[string]any); want {
+					if _, ok := am["AppInfo"].(string); !ok {
+						return w.failf(ex, "the AppInfo of %s is not a string", w.app)
+					}
+				}
+			}
+		}
+	}
+	switch {
+	case want && !found:
+		return w.failf(ex, "the application %s is not listed", w.app)
+	case !want && found:
+		return w.failf(ex, "the application %s is still listed", w.app)
+	}
+	return nil
+}
+
+// walkInstances collects every object of the Application JSON with an
+// InstanceId and a RegionId (the InstanceStat entries of the official example).
+func walkInstances(v any, out map[string]string) {
+	switch t := v.(type) {
+	case map[string]any:
+		id, _ := t["InstanceId"].(string)
+		region, _ := t["RegionId"].(string)
+		if id != "" && region != "" {
+			out[id] = region
+		}
+		for _, c := range t {
+			walkInstances(c, out)
+		}
+	case []any:
+		for _, c := range t {
+			walkInstances(c, out)
+		}
+	}
+}
+
+// loadInstances reads the application's instances with DescribeApplication.
+func (w *world) loadInstances() error {
+	a := w.aw()
+	if a.instances != nil {
+		return nil
+	}
+	ex := w.check(call{Action: "DescribeApplication", Params: url.Values{"AppId": {w.app}, "Level": {"RegionId"}}})
+	if ex.Err != nil || ex.Status != http.StatusOK {
+		return w.failf(ex, "DescribeApplication did not succeed")
+	}
+	doc, err := w.applicationDoc(ex)
+	if err != nil {
+		return err
+	}
+	a.instances = map[string]string{}
+	walkInstances(doc, a.instances)
+	a.ordered = nil
+	for id := range a.instances {
+		a.ordered = append(a.ordered, id)
+	}
+	slices.Sort(a.ordered)
+	return nil
+}
+
+func (w *world) instancesIn(region string) ([]string, error) {
+	r, err := w.expand(region)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.loadInstances(); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, id := range w.aw().ordered {
+		if w.aw().instances[id] == r {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+func (w *world) appHasInstances(n1 int, r1 string, n2 int, r2 string) error {
+	for _, c := range []struct {
+		n      int
+		region string
+	}{{n1, r1}, {n2, r2}} {
+		ids, err := w.instancesIn(c.region)
+		if err != nil {
+			return err
+		}
+		if len(ids) != c.n {
+			return fmt.Errorf("the application has %d instances in %s (%s), want %d", len(ids), c.region, strings.Join(ids, ", "), c.n)
+		}
+	}
+	return nil
+}
+
+func (w *world) appPhase(phase string) error {
+	ex := w.check(call{Action: "DescribeApplication", Params: url.Values{"AppId": {w.app}}})
+	if ex.Err != nil || ex.Status != http.StatusOK {
+		return w.failf(ex, "DescribeApplication did not succeed")
+	}
+	doc, err := w.applicationDoc(ex)
+	if err != nil {
+		return err
+	}
+	st, _ := doc["AppStatus"].(map[string]any)
+	if got, _ := st["Phase"].(string); got != phase {
+		return w.failf(ex, "AppStatus.Phase is %q, want %q", got, phase)
+	}
+	return nil
+}
+
+// waitUntil polls probe, advancing the target's clock through the control
+// plane when there is one, else waiting in real time up to --poll-timeout.
+func (w *world) waitUntil(what string, probe func() (done bool, seen string, err error)) error {
+	p := w.s.startProgress(what)
+	defer p.stop()
+	deadline := time.Now().Add(w.s.cfg.PollTimeout)
+	interval := w.s.pollFirst
+	if interval <= 0 {
+		interval = 200 * time.Millisecond
+	}
+	var advanced time.Duration
+	for {
+		done, seen, err := probe()
+		if err != nil || done {
+			return err
+		}
+		p.update(seen)
+		if w.s.control != nil {
+			if advanced >= maxWaitAdvance {
+				return fmt.Errorf("%s: still not done after advancing the target's clock by %s; the last answer: %s", what, advanced, seen)
+			}
+			if err := w.s.control.advance(w.ctx, maxAdvance); err != nil {
+				return fmt.Errorf("advancing the target's clock: %w", err)
+			}
+			advanced += maxAdvance
+			continue
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: still not done after %s (--poll-timeout); the last answer: %s", what, w.s.cfg.PollTimeout, seen)
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-w.ctx.Done():
+			t.Stop()
+			return w.ctx.Err()
+		case <-t.C:
+		}
+		interval = min(interval*2, 5*time.Second)
+	}
+}
+
+func (w *world) waitDeleted() error {
+	return w.waitUntil("the application "+w.app+" to be deleted", func() (bool, string, error) {
+		ex := w.check(call{Action: "DescribeApplication", Params: url.Values{"AppId": {w.app}}})
+		switch {
+		case ex.Err != nil:
+			return false, "no answer: " + ex.Err.Error(), nil
+		case ex.Status == http.StatusOK:
+			return false, "DescribeApplication still answers", nil
+		case ex.Status >= 400 && ex.Status < 500:
+			return true, "", nil
+		}
+		return false, fmt.Sprintf("HTTP %d %s", ex.Status, ex.Body().Code()), nil
+	})
+}
+
+// ---- distribution -----------------------------------------------------------------
+
+func (w *world) dist(aliases []string, version, strategy, without string) error {
+	var data []map[string]string
+	a := w.aw()
+	a.lastDist = nil
+	for _, alias := range aliases {
+		alias = strings.TrimSpace(alias)
+		data = append(data, map[string]string{"name": w.name(alias), "version": version})
+		a.lastDist = append(a.lastDist, w.name(alias))
+	}
+	raw, _ := json.Marshal(data)
+	p := url.Values{"AppId": {w.app}, "Data": {string(raw)}}
+	if strategy != "" {
+		st, err := w.expandApp(strategy)
+		if err != nil {
+			return err
+		}
+		p.Set("DistStrategy", st)
+	}
+	if without != "" {
+		if _, ok := p[without]; !ok {
+			return fmt.Errorf("DistApplicationData has no parameter %s to leave out", without)
+		}
+		p.Del(without)
+	}
+	w.lastFiles = nil
+	ex := w.send(call{Action: "DistApplicationData", Params: p})
+	if ex.Status == http.StatusOK {
+		for _, id := range distInstanceIDs(ex.Body()) {
+			a.targets[id] = true
+		}
+	}
+	return nil
+}
+
+func distInstanceIDs(b *body) []string {
+	var out []string
+	for _, v := range list(b.get("DistInstanceIds", "DistInstanceId")) {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// distResults reads DistApplicationData's DistResults.DistResult.
+func (w *world) distResults() (*exchange, []pushResult, error) {
+	ex, err := w.answer()
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := w.parsed(ex)
+	if err != nil {
+		return nil, nil, err
+	}
+	if b.get("DistResults") == nil {
+		return nil, nil, w.failf(ex, "the body has no DistResults")
+	}
+	var out []pushResult
+	for i, v := range list(b.get("DistResults", "DistResult")) {
+		var r pushResult
+		var ok bool
+		if r.Name, ok = field(v, "Name"); !ok {
+			return nil, nil, w.failf(ex, "DistResult %d has no Name", i+1)
+		}
+		if r.Version, ok = field(v, "Version"); !ok {
+			return nil, nil, w.failf(ex, "DistResult %d has no Version", i+1)
+		}
+		if r.Code, err = intField(v, "ResultCode"); err != nil {
+			return nil, nil, w.failf(ex, "DistResult %d: %v", i+1, err)
+		}
+		if _, ok := field(v, "ResultDescrip"); !ok {
+			return nil, nil, w.failf(ex, "DistResult %d has no ResultDescrip", i+1)
+		}
+		out = append(out, r)
+	}
+	return ex, out, nil
+}
+
+func (w *world) oneDistResultPerFile() error {
+	ex, rs, err := w.distResults()
+	if err != nil {
+		return err
+	}
+	want := w.aw().lastDist
+	if len(rs) != len(want) {
+		return w.failf(ex, "%d DistResults for %d data files", len(rs), len(want))
+	}
+	for i, r := range rs {
+		if r.Name != want[i] {
+			return w.failf(ex, "DistResult %d is %q, want %q", i+1, r.Name, want[i])
+		}
+	}
+	return nil
+}
+
+func (w *world) distTotal(n int) error {
+	ex, err := w.answer()
+	if err != nil {
+		return err
+	}
+	b, err := w.parsed(ex)
+	if err != nil {
+		return err
+	}
+	got, err := intField(b.Doc, "DistInstanceTotalCount")
+	if err != nil {
+		return w.failf(ex, "%v", err)
+	}
+	ids := distInstanceIDs(b)
+	if got != int64(len(ids)) {
+		return w.failf(ex, "DistInstanceTotalCount %d but %d DistInstanceIds", got, len(ids))
+	}
+	if n >= 0 && got != int64(n) {
+		return w.failf(ex, "DistInstanceTotalCount %d, want %d", got, n)
+	}
+	return nil
+}
+
+func (w *world) distResultCode(alias string, code int) error {
+	ex, rs, err := w.distResults()
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.Name == w.name(alias) {
+			if r.Code != int64(code) {
+				return w.failf(ex, "the ResultCode of %s is %d, want %d", alias, r.Code, code)
+			}
+			return nil
+		}
+	}
+	return w.failf(ex, "no DistResult for %s", alias)
+}
+
+func (w *world) lastDistIDs() (*exchange, []string, error) {
+	ex, err := w.answer()
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := w.parsed(ex)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := distInstanceIDs(b)
+	slices.Sort(ids)
+	return ex, ids, nil
+}
+
+func (w *world) distributedInRegion(region string) error {
+	want, err := w.instancesIn(region)
+	if err != nil {
+		return err
+	}
+	ex, got, err := w.lastDistIDs()
+	if err != nil {
+		return err
+	}
+	if len(want) == 0 || !slices.Equal(got, want) {
+		return w.failf(ex, "the distributed instances are %v, want the instances in %s: %v", got, region, want)
+	}
+	return nil
+}
+
+func (w *world) distributedAre(listText string) error {
+	s, err := w.expandApp(listText)
+	if err != nil {
+		return err
+	}
+	want := splitTrim(s)
+	slices.Sort(want)
+	ex, got, err := w.lastDistIDs()
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(got, want) {
+		return w.failf(ex, "the distributed instances are %v, want %v", got, want)
+	}
+	return nil
+}
+
+func splitTrim(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// distStat is one StatusStat of DescribeDataDistResult, read strictly.
+type distStat struct {
+	Status    string
+	Instances []string
+}
+
+// distFile is one DistResult of DescribeDataDistResult.
+type distFile struct {
+	Name, Version string
+	Stats         []distStat
+}
+
+var distStatuses = []string{"SUCCESS", "FAILED", "DISTING", "POD_RESTARTING", "DELETED"}
+
+// distFiles reads DescribeDataDistResult's answer with the documented names:
+// StatusStats (lower-case s), InstanceCount a string equal to the number of
+// Instances.Instance entries, each with InstanceId, StartTime, StatusDescrip, UpdateTime.
+func distFiles(b *body) ([]distFile, error) {
+	if b.Err != nil {
+		return nil, b.Err
+	}
+	if b.get("DistResults") == nil {
+		return nil, errors.New("the body has no DistResults")
+	}
+	var out []distFile
+	for i, v := range list(b.get("DistResults", "DistResult")) {
+		var f distFile
+		var ok bool
+		if f.Name, ok = field(v, "Name"); !ok {
+			return nil, fmt.Errorf("DistResult %d has no Name", i+1)
+		}
+		if f.Version, ok = field(v, "Version"); !ok {
+			return nil, fmt.Errorf("DistResult %d has no Version", i+1)
+		}
+		m := v.(map[string]any)
+		stats, ok := m["StatusStats"].(map[string]any)
+		if !ok {
+			if _, upper := m["StatusStatS"]; upper {
+				return nil, fmt.Errorf("DistResult %d has StatusStatS (DescribeDataPushResult's spelling), not StatusStats", i+1)
+			}
+			if s, _ := m["StatusStats"].(string); s == "" && m["StatusStats"] != nil {
+				stats = map[string]any{} // an empty XML container
+			} else {
+				return nil, fmt.Errorf("DistResult %d has no StatusStats object", i+1)
+			}
+		}
+		for j, st := range list(stats["StatusStat"]) {
+			status, ok := field(st, "Status")
+			if !ok || !slices.Contains(distStatuses, status) {
+				return nil, fmt.Errorf("DistResult %d StatusStat %d: Status %q is none of %s", i+1, j+1, status, strings.Join(distStatuses, ", "))
+			}
+			sm, _ := st.(map[string]any)
+			count, isString := sm["InstanceCount"].(string)
+			if !isString {
+				return nil, fmt.Errorf("DistResult %d StatusStat %s: InstanceCount is %T, the metadata says a string", i+1, status, sm["InstanceCount"])
+			}
+			insts, _ := sm["Instances"].(map[string]any)
+			entries := list(insts["Instance"])
+			if n, err := strconv.Atoi(count); err != nil || n != len(entries) {
+				return nil, fmt.Errorf("DistResult %d StatusStat %s: InstanceCount %q but %d Instances", i+1, status, count, len(entries))
+			}
+			ds := distStat{Status: status}
+			for _, e := range entries {
+				id, ok := field(e, "InstanceId")
+				if !ok || id == "" {
+					return nil, fmt.Errorf("DistResult %d StatusStat %s: an Instance has no InstanceId", i+1, status)
+				}
+				for _, k := range []string{"StartTime", "UpdateTime", "StatusDescrip"} {
+					if _, ok := field(e, k); !ok {
+						return nil, fmt.Errorf("DistResult %d StatusStat %s: instance %s has no %s", i+1, status, id, k)
+					}
+				}
+				ds.Instances = append(ds.Instances, id)
+			}
+			f.Stats = append(f.Stats, ds)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func (w *world) distShape() error {
+	ex, err := w.answer()
+	if err != nil {
+		return err
+	}
+	b, err := w.parsed(ex)
+	if err != nil {
+		return err
+	}
+	files, err := distFiles(b)
+	if err != nil {
+		return w.failf(ex, "%v", err)
+	}
+	if len(files) == 0 {
+		return w.failf(ex, "no DistResult is described")
+	}
+	for _, k := range []string{"PageNumber", "PageSize", "TotalCount"} {
+		if _, err := intField(b.Doc, k); err != nil {
+			return w.failf(ex, "%v", err)
+		}
+	}
+	return nil
+}
+
+// describeDist reads the dist status of one data file: instance → status.
+func (w *world) describeDist(name, version string) (*exchange, map[string]string, error) {
+	p := url.Values{"AppId": {w.app}, "DataNames": {name}, "DataVersions": {version}}
+	ex := w.check(call{Action: "DescribeDataDistResult", Params: p})
+	if ex.Err != nil || ex.Status != http.StatusOK {
+		return ex, nil, w.failf(ex, "DescribeDataDistResult did not succeed")
+	}
+	files, err := distFiles(ex.Body())
+	if err != nil {
+		return ex, nil, w.failf(ex, "%v", err)
+	}
+	out := map[string]string{}
+	for _, f := range files {
+		if f.Name != name || f.Version != version {
+			continue
+		}
+		for _, st := range f.Stats {
+			for _, id := range st.Instances {
+				if prev, dup := out[id]; dup {
+					return ex, nil, w.failf(ex, "instance %s is both %s and %s", id, prev, st.Status)
+				}
+				out[id] = st.Status
+			}
+		}
+	}
+	return ex, out, nil
+}
+
+func (w *world) waitDistributed(alias, version string) error {
+	name := w.name(alias)
+	return w.waitUntil(name+" version "+version+" to be SUCCESS on every distributed instance", func() (bool, string, error) {
+		_, st, err := w.describeDist(name, version)
+		if err != nil {
+			return false, "", err
+		}
+		for id := range w.aw().targets {
+			switch st[id] {
+			case "SUCCESS":
+			case "FAILED":
+				return false, "", fmt.Errorf("instance %s is FAILED", id)
+			default:
+				return false, fmt.Sprintf("instance %s is %q", id, st[id]), nil
+			}
+		}
+		return true, "", nil
+	})
+}
+
+func (w *world) distStatusOnTargets(alias, version, status string) error {
+	ex, st, err := w.describeDist(w.name(alias), version)
+	if err != nil {
+		return err
+	}
+	targets := w.aw().targets
+	if len(targets) == 0 {
+		return errors.New("no instance was distributed to in this scenario")
+	}
+	for id := range targets {
+		if st[id] != status {
+			return w.failf(ex, "instance %s is %q, want %s", id, st[id], status)
+		}
+	}
+	for id := range st {
+		if !targets[id] {
+			return w.failf(ex, "instance %s is described but was never distributed to", id)
+		}
+	}
+	return nil
+}
+
+// describedInstances lists the instances of the last DescribeDataDistResult answer.
+func (w *world) describedInstances() (*exchange, []string, error) {
+	ex, err := w.answer()
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := w.parsed(ex)
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := distFiles(b)
+	if err != nil {
+		return nil, nil, w.failf(ex, "%v", err)
+	}
+	var ids []string
+	for _, f := range files {
+		for _, st := range f.Stats {
+			ids = append(ids, st.Instances...)
+		}
+	}
+	slices.Sort(ids)
+	return ex, slices.Compact(ids), nil
+}
+
+func (w *world) onlyInstancesInRegion(region string) error {
+	want, err := w.instancesIn(region)
+	if err != nil {
+		return err
+	}
+	ex, got, err := w.describedInstances()
+	if err != nil {
+		return err
+	}
+	if len(got) == 0 || !slices.Equal(got, want) {
+		return w.failf(ex, "the described instances are %v, want the instances in %s: %v", got, region, want)
+	}
+	return nil
+}
+
+func (w *world) onlyInstances(listText string) error {
+	s, err := w.expandApp(listText)
+	if err != nil {
+		return err
+	}
+	want := splitTrim(s)
+	slices.Sort(want)
+	ex, got, err := w.describedInstances()
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(got, want) {
+		return w.failf(ex, "the described instances are %v, want %v", got, want)
+	}
+	return nil
+}
+
+func (w *world) noDistDescribed() error {
+	ex := w.check(call{Action: "DescribeDataDistResult", Params: url.Values{"AppId": {w.app}}})
+	if ex.Err != nil || ex.Status != http.StatusOK {
+		return w.failf(ex, "DescribeDataDistResult did not succeed")
+	}
+	files, err := distFiles(ex.Body())
+	if err != nil {
+		return w.failf(ex, "%v", err)
+	}
+	for _, f := range files {
+		for _, st := range f.Stats {
+			if len(st.Instances) > 0 {
+				return w.failf(ex, "%s version %s is described on %d instances", f.Name, f.Version, len(st.Instances))
+			}
+		}
+	}
+	return nil
+}
+
+func (w *world) distTotalCount(n int) error {
+	ex, err := w.answer()
+	if err != nil {
+		return err
+	}
+	got, err := intField(ex.Body().Doc, "TotalCount")
+	if err != nil {
+		return w.failf(ex, "%v", err)
+	}
+	if got != int64(n) {
+		return w.failf(ex, "TotalCount %d, want %d", got, n)
+	}
+	return nil
+}
+
+func (w *world) distPageHolds(n int) error {
+	ex, err := w.answer()
+	if err != nil {
+		return err
+	}
+	files, err := distFiles(ex.Body())
+	if err != nil {
+		return w.failf(ex, "%v", err)
+	}
+	if len(files) != n {
+		return w.failf(ex, "%d DistResults on the page, want %d", len(files), n)
+	}
+	return nil
+}
+
+// describeDistWith sends DescribeDataDistResult for the application with the
+// parameters of the table (name | value; {instanceN} placeholders allowed).
+func (w *world) describeDistWith(t *godog.Table) error {
+	p := url.Values{"AppId": {w.app}}
+	if t != nil {
+		for _, row := range t.Rows {
+			if len(row.Cells) != 2 {
+				return errors.New("the parameter table has two columns: name and value")
+			}
+			v, err := w.expandApp(row.Cells[1].Value)
+			if err != nil {
+				return err
+			}
+			p.Set(row.Cells[0].Value, v)
+		}
+	}
+	w.lastFiles = nil
+	w.send(call{Action: "DescribeDataDistResult", Params: p})
+	return nil
+}

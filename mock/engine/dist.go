@@ -417,6 +417,14 @@ func (e *Engine) DescribeDist(acct string, q DistQuery) (DistDescribeResult, err
 }
 
 func (d *dist) touches(insts map[uint32]bool) bool {
+	if len(insts) < len(d.reps)/8 { // a few instances: look each up
+		for in := range insts {
+			if d.find(in) >= 0 {
+				return true
+			}
+		}
+		return false
+	}
 	for i := range d.reps {
 		if insts[d.reps[i].inst] {
 			return true
@@ -425,35 +433,66 @@ func (d *dist) touches(insts map[uint32]bool) bool {
 	return false
 }
 
+// selected lists the positions in d.reps of the instances insts selects (nil: all).
+func (d *dist) selected(insts map[uint32]bool) []int {
+	var out []int
+	if len(insts) < len(d.reps)/8 {
+		for in := range insts {
+			if i := d.find(in); i >= 0 {
+				out = append(out, i)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	for i := range d.reps {
+		if insts[d.reps[i].inst] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 func (e *Engine) distStatus(x *appExt, d *dist, insts map[uint32]bool, now int64, deleting bool) DistFileStatus {
 	fs := DistFileStatus{Name: d.name, Version: d.version}
+	var pos []int // nil: every replica
+	if insts != nil {
+		pos = d.selected(insts)
+	}
+	n := len(d.reps)
+	if insts != nil {
+		n = len(pos)
+	}
+	at := func(k int) *distRep {
+		if insts != nil {
+			return &d.reps[pos[k]]
+		}
+		return &d.reps[k]
+	}
 	var counts [4]int
 	rankOf := func(s string) int { return slices.Index(distStatusOrder, s) }
-	for i := range d.reps {
-		r := &d.reps[i]
-		if insts != nil && !insts[r.inst] {
-			continue
-		}
-		counts[rankOf(r.status(now, deleting))]++
+	for k := range n {
+		counts[rankOf(at(k).status(now, deleting))]++
 	}
-	for k, st := range distStatusOrder {
-		if counts[k] == 0 {
+	all := make([]InstanceStatus, 0, n) // one backing array for every group
+	for g, st := range distStatusOrder {
+		if counts[g] == 0 {
 			continue
 		}
-		g := DistStatusStat{Status: st, Instances: make([]InstanceStatus, 0, counts[k])}
-		for i := range d.reps {
-			r := &d.reps[i]
-			if (insts != nil && !insts[r.inst]) || r.status(now, deleting) != st {
+		from := len(all)
+		for k := range n {
+			r := at(k)
+			if r.status(now, deleting) != st {
 				continue
 			}
 			upd := r.done
 			if st == DistDisting {
 				upd = r.start
 			}
-			g.Instances = append(g.Instances, InstanceStatus{InstanceID: x.instances[r.inst].id, Start: time.Unix(0, r.start).UTC(),
+			all = append(all, InstanceStatus{InstanceID: x.instances[r.inst].id, Start: time.Unix(0, r.start).UTC(),
 				Update: time.Unix(0, upd).UTC(), Descrip: d.descrip(r, now, deleting)})
 		}
-		fs.Stats = append(fs.Stats, g)
+		fs.Stats = append(fs.Stats, DistStatusStat{Status: st, Instances: all[from:len(all):len(all)]})
 	}
 	return fs
 }

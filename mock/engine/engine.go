@@ -331,6 +331,7 @@ func (e *Engine) RegisterApp(acct, id string) error {
 			return ErrTooManyApps
 		}
 		a.apps[id] = newApp()
+		delete(a.ext.tombstones, id) // registering a deleted AppId again revives it (apps.go)
 	}
 	return nil
 }

@@ -34,6 +34,10 @@ const (
 	DefaultReleaseDuration           = 5 * time.Second
 	// DefaultRegionInstances is an ENS node's capacity (instances per account) when the topology gives none.
 	DefaultRegionInstances = 10_000
+	// MaxTemplateBytes bounds one CreateApplication Template and
+	// MaxTemplateBytesPerAccount all the templates an account keeps.
+	MaxTemplateBytes           = 64 << 10
+	MaxTemplateBytesPerAccount = 16 << 20
 )
 
 // AppTemplate is the part of CreateApplication's Template the mock reads; the
@@ -55,8 +59,8 @@ type AppTemplate struct {
 
 // appExt is what an app has beyond its pushed files.
 type appExt struct {
-	template  *AppTemplate    // nil: bare app
-	raw       json.RawMessage // the template as given
+	template  *AppTemplate // nil: bare app
+	rawBytes  int          // the size of the template as given
 	created   int64
 	instances []instance // ordered by creation
 	byID      map[string]int32
@@ -76,6 +80,7 @@ type instance struct {
 // accountApps is an account's application bookkeeping.
 type accountApps struct {
 	seq        uint64           // apps created, for deterministic AppIds
+	tmplBytes  int              // the templates of all apps, as given
 	instances  int              // instances of all apps
 	reps       int              // dist replicas of all apps
 	tombstones map[string]int64 // deleted AppIds → when, at most MaxAppsPerAccount
@@ -124,6 +129,7 @@ func (e *Engine) finishDelete(a *account, id string, p *app) {
 		}
 	}
 	a.ext.instances -= len(p.x.instances)
+	a.ext.tmplBytes -= p.x.rawBytes
 	a.ext.reps -= p.x.reps
 	delete(a.apps, id)
 	if a.ext.tombstones == nil {
@@ -223,6 +229,9 @@ func (e *Engine) regionCapacity(r int) int {
 // CreateApp creates an application from its template (validated by the spec)
 // and its instances, and returns its AppId. A *ParamError changes nothing.
 func (e *Engine) CreateApp(acct string, raw []byte) (string, error) {
+	if len(raw) > MaxTemplateBytes {
+		return "", &ParamError{"Template", fmt.Sprintf("ensmock keeps templates of at most %d bytes", MaxTemplateBytes)}
+	}
 	var t AppTemplate
 	if err := json.Unmarshal(raw, &t); err != nil {
 		return "", &ParamError{"Template", err.Error()}
@@ -265,6 +274,9 @@ func (e *Engine) CreateApp(acct string, raw []byte) (string, error) {
 	if len(a.apps) >= e.cfg.MaxAppsPerAccount {
 		return "", &ParamError{"Template", "the account already holds the maximum of " + strconv.Itoa(e.cfg.MaxAppsPerAccount) + " applications"}
 	}
+	if a.ext.tmplBytes+len(raw) > MaxTemplateBytesPerAccount {
+		return "", &ParamError{"Template", fmt.Sprintf("the account's templates would exceed %d bytes", MaxTemplateBytesPerAccount)}
+	}
 	if a.ext.instances+total > e.cfg.MaxInstancesPerAccount {
 		return "", &ParamError{"Template", fmt.Sprintf("the account would hold more than %d instances", e.cfg.MaxInstancesPerAccount)}
 	}
@@ -291,7 +303,8 @@ func (e *Engine) CreateApp(acct string, raw []byte) (string, error) {
 	}
 	now := e.cfg.Clock.Now().UnixNano()
 	p := newApp()
-	p.x = &appExt{template: &t, raw: append(json.RawMessage(nil), raw...), created: now}
+	p.x = &appExt{template: &t, rawBytes: len(raw), created: now}
+	a.ext.tmplBytes += len(raw)
 	for r, n := range want {
 		for k := range n {
 			e.addInstance(a, id, p.x, r, k, now)
@@ -335,8 +348,7 @@ type AppInstance struct {
 // AppInfo is one application as DescribeApplication and ListApplications report it.
 type AppInfo struct {
 	AppID       string
-	Template    *AppTemplate    // nil for a bare app
-	Raw         json.RawMessage // the template as given (nil for a bare app)
+	Template    *AppTemplate // nil for a bare app
 	Created     time.Time
 	Phase       string // RUNNING or DELETING
 	Instances   []AppInstance
@@ -352,7 +364,7 @@ const (
 
 func (e *Engine) appInfo(a *account, id string, p *app, regions map[string]bool) AppInfo {
 	x := e.ext(a, id, p)
-	info := AppInfo{AppID: id, Template: x.template, Raw: x.raw, Created: time.Unix(0, x.created).UTC(), Phase: PhaseRunning,
+	info := AppInfo{AppID: id, Template: x.template, Created: time.Unix(0, x.created).UTC(), Phase: PhaseRunning,
 		ClusterName: "default", AppName: id}
 	if x.deleteAt != 0 {
 		info.Phase = PhaseDeleting

@@ -112,6 +112,9 @@ func (d *dist) descrip(r *distRep, now int64, deleting bool) string {
 	return "success"
 }
 
+// maxDistFails bounds the distinct failure descriptions one distributed file keeps.
+const maxDistFails = 1024
+
 func (d *dist) failIndex(why string) uint16 {
 	if why == "" {
 		return 0
@@ -121,8 +124,8 @@ func (d *dist) failIndex(why string) uint16 {
 			return uint16(i + 1)
 		}
 	}
-	if len(d.fails) >= math.MaxUint16-1 {
-		return uint16(len(d.fails)) // bounded: reuse the last description
+	if len(d.fails) >= maxDistFails {
+		return uint16(len(d.fails)) // bounded: the last description stands for the rest
 	}
 	d.fails = append(d.fails, why)
 	return uint16(len(d.fails))
@@ -215,7 +218,7 @@ func (e *Engine) Dist(acct, appID string, files []DistFile, st DistStrategy) (Di
 			continue
 		}
 		if d == nil {
-			d = &dist{name: f.Name, version: f.Version, created: now}
+			d = &dist{name: rec.Name, version: rec.Version, created: now} // the pushed file's strings, shared
 			if x.dists == nil {
 				x.dists = map[fileKey]*dist{}
 			}
@@ -304,7 +307,7 @@ func (e *Engine) startDist(acct, appID string, x *appExt, rec *file, d *dist, f 
 				plan.Duration = 0
 			}
 			if lim := time.Duration(f.Timeout) * time.Second; f.Timeout > 0 && plan.Duration > lim {
-				plan.Fail = fmt.Sprintf("distribution timed out after %ds: the transfer from %s needs %s", f.Timeout, from.ID, plan.Duration.Round(time.Millisecond))
+				plan.Fail = fmt.Sprintf("distribution timed out after %ds: the transfer from %s needs longer", f.Timeout, from.ID)
 				plan.Duration = lim
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -270,5 +271,42 @@ func TestListAppsFiltersAndPages(t *testing.T) {
 	apps, total = e.ListApps("acct", AppQuery{MinDate: t0.Add(24 * time.Hour).Truncate(24 * time.Hour)})
 	if total != 2 {
 		t.Fatalf("MinDate: %d %+v", total, apps)
+	}
+}
+
+func TestTemplateBytesAreBounded(t *testing.T) {
+	e, _ := newEngine(t, nil)
+	big := `{"appMetaData":{"appName":"x","description":"` + strings.Repeat("a", MaxTemplateBytes) + `"},"resourceSelector":[{"count":1}]}`
+	var pe *ParamError
+	if _, err := e.CreateApp("acct", []byte(big)); !errors.As(err, &pe) || pe.Param != "Template" {
+		t.Fatalf("a %d-byte template: %v", len(big), err)
+	}
+	near := `{"appMetaData":{"appName":"x","description":"` + strings.Repeat("a", MaxTemplateBytes-100) + `"},"resourceSelector":[{"count":1}]}`
+	n := 0
+	for ; n < 1000; n++ {
+		if _, err := e.CreateApp("acct", []byte(near)); err != nil {
+			break
+		}
+	}
+	if want := MaxTemplateBytesPerAccount / len(near); n != want {
+		t.Fatalf("%d templates of %d bytes accepted, want %d", n, len(near), want)
+	}
+}
+
+func TestRegisterRevivesADeletedAppID(t *testing.T) {
+	e, c := newEngine(t, nil)
+	pushTo(t, e, "app", dataFile("f", 0))
+	if err := e.DeleteApp("acct", "app"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Advance(DefaultReleaseDuration)
+	if _, err := e.Describe("acct", DescribeQuery{AppID: "app"}); !errors.Is(err, ErrAppDeleted) {
+		t.Fatalf("after the release: %v", err)
+	}
+	if err := e.RegisterApp("acct", "app"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.Describe("acct", DescribeQuery{AppID: "app"}); err != nil || res.Total != 0 {
+		t.Fatalf("registered again: %+v %v", res, err)
 	}
 }

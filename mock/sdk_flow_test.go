@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	goxml "encoding/xml"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -377,5 +378,54 @@ func TestDaraWorkflow(t *testing.T) {
 	var se *tea.SDKError
 	if _, err := daraCall(c, "DeleteApplication", map[string]string{"AppId": app}, nil, nil); !errors.As(err, &se) {
 		t.Fatalf("second delete: %v", err)
+	}
+}
+
+// TestStateShowsInstancesAndDists: the control plane's /_ensmock/state lists
+// an app's phase, instances and per-instance dist status.
+func TestStateShowsInstancesAndDists(t *testing.T) {
+	srv, clk := flowMock(t)
+	c := daraClient(t, srv.Endpoint(), "", "testid", "testsecret", "")
+	res, err := daraCall(c, "CreateApplication", map[string]string{"Template": flowTemplate}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, _ := daraPath(res["body"], "AppId").(string)
+	if _, err := daraCall(c, "PushApplicationData", map[string]string{"AppId": app, "Data": flowData}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	advance(t, clk, time.Minute)
+	if _, err := daraCall(c, "DistApplicationData", map[string]string{"AppId": app, "Data": flowDistData, "DistStrategy": flowCanary}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(srv.URL() + "/_ensmock/state?account=testid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Accounts []struct {
+			Apps []struct {
+				AppID     string
+				Phase     string
+				Instances []struct{ InstanceID, RegionID string }
+				Dists     []struct {
+					Name     string
+					Replicas []struct{ InstanceID, Region, Status string }
+				}
+			}
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Accounts) != 1 || len(st.Accounts[0].Apps) != 1 {
+		t.Fatalf("state %+v", st)
+	}
+	a := st.Accounts[0].Apps[0]
+	if a.AppID != app || a.Phase != "RUNNING" || len(a.Instances) != 3 || len(a.Dists) != 1 ||
+		len(a.Dists[0].Replicas) != 1 || a.Dists[0].Replicas[0].Region != "cn-xiangyang-19" || a.Dists[0].Replicas[0].Status != "DISTING" {
+		t.Fatalf("app state %+v", a)
 	}
 }

@@ -515,3 +515,57 @@ func (e *Engine) AppsSnapshot(acct string) []AppInstancesState {
 	}
 	return out
 }
+
+// AppDetail is what the control plane's state shows of an app beyond its
+// pushed files: its phase, its instances and its distributions.
+type AppDetail struct {
+	Phase     string        `json:"phase"`
+	Instances []AppInstance `json:"instances"`
+	Dists     []DistState   `json:"dists"`
+}
+
+// DistState is one distributed data file and its instance replicas.
+type DistState struct {
+	Name      string             `json:"name"`
+	Version   string             `json:"version"`
+	FirstDist time.Time          `json:"firstDist"`
+	Replicas  []DistReplicaState `json:"replicas"`
+}
+
+// DistReplicaState is one data file on one instance.
+type DistReplicaState struct {
+	InstanceID string    `json:"instanceId"`
+	Region     string    `json:"region"`
+	Status     string    `json:"status"`
+	Descrip    string    `json:"descrip"`
+	Attempt    int       `json:"attempt"`
+	Start      time.Time `json:"start"`
+	Done       time.Time `json:"done"`
+}
+
+// appDetail builds p's AppDetail (nil when p has none yet). a.mu held.
+func (e *Engine) appDetail(p *app, now int64) *AppDetail {
+	x := p.x
+	if x == nil {
+		return nil
+	}
+	d := &AppDetail{Phase: PhaseRunning, Instances: make([]AppInstance, len(x.instances)), Dists: []DistState{}}
+	deleting := x.deleteAt != 0
+	if deleting {
+		d.Phase = PhaseDeleting
+	}
+	for i, in := range x.instances {
+		d.Instances[i] = AppInstance{InstanceID: in.id, RegionID: e.ix.regions[in.region], Created: time.Unix(0, in.created).UTC()}
+	}
+	for _, ds := range x.distOrder {
+		st := DistState{Name: ds.name, Version: ds.version, FirstDist: time.Unix(0, ds.created).UTC(), Replicas: make([]DistReplicaState, len(ds.reps))}
+		for i := range ds.reps {
+			r := &ds.reps[i]
+			in := x.instances[r.inst]
+			st.Replicas[i] = DistReplicaState{InstanceID: in.id, Region: e.ix.regions[in.region], Status: r.status(now, deleting),
+				Descrip: ds.descrip(r, now, deleting), Attempt: int(r.attempt), Start: time.Unix(0, r.start).UTC(), Done: time.Unix(0, r.done).UTC()}
+		}
+		d.Dists = append(d.Dists, st)
+	}
+	return d
+}

@@ -745,6 +745,8 @@ type AccountState struct {
 type AppState struct {
 	AppID string      `json:"appId"`
 	Files []FileState `json:"files"`
+
+	*AppDetail // phase, instances and distributions (apps.go); nil for a bare app never distributed to
 }
 
 // FileState is one data file and its replicas.
@@ -788,9 +790,10 @@ func (e *Engine) Snapshot(acct string) State {
 		}
 		as := AccountState{Account: n, Apps: []AppState{}}
 		a.mu.Lock()
+		e.sweepDeleted(a)
 		for _, id := range slices.Sorted(maps.Keys(a.apps)) {
 			p := a.apps[id]
-			ps := AppState{AppID: id, Files: []FileState{}}
+			ps := AppState{AppID: id, Files: []FileState{}, AppDetail: e.appDetail(p, now)}
 			for _, f := range p.order {
 				fs := FileState{DataFile: f.DataFile, FirstPush: time.Unix(0, f.created).UTC(), Attempts: int(f.attempts), Fetched: f.blob != nil, Replicas: []ReplicaState{}}
 				for i := range f.replicas {

@@ -90,13 +90,12 @@ Feature: Applications: CreateApplication, DescribeApplication, ListApplications,
     Then the request fails with HTTP 400 and code "InvalidParameter.Template"
 
   @extended
-  Scenario: DeleteApplication is asynchronous: DELETING, then the AppId is gone
+  Scenario: DeleteApplication releases the application: then the AppId is gone
     Given an application with the instances:
       | region    | count |
       | {region1} | 1     |
     When I delete the application
     Then the request succeeds
-    And the application's Phase is "DELETING"
     When the application has been deleted
     And I call DescribeApplication with:
       | Level | National |

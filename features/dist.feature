@@ -108,11 +108,14 @@ Feature: DistApplicationData distributes pushed data to the application's instan
     And the DistResult of "app01" has ResultCode 400
     And no dist result is described
 
-  @extended
-  Scenario: data still being pushed is not distributed yet
-    When I push "huge" version "1.0" of 1 TB
-    And I distribute "huge" version "1.0"
-    Then the DistResult of "huge" has ResultCode 400
+  @extended @control
+  Scenario: data that no file server holds is not distributed
+    Given the transfers of "app01" are corrupted
+    When I push "app01" version "1.0"
+    And "app01" version "1.0" has finished pushing
+    And I distribute "app01" version "1.0"
+    Then the DistResult of "app01" has ResultCode 400
+    And no dist result is described
 
   @extended @strategy
   Scenario: a canary by edge node distributes only to the instances there

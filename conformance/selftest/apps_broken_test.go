@@ -69,7 +69,7 @@ func brokenAppImplementations() []broken {
 					doc["Applications"] = map[string]any{"Application": []any{}}
 				})
 			})},
-		{name: "DeleteApplication does nothing", caught: "DeleteApplication is asynchronous: DELETING, then the AppId is gone",
+		{name: "DeleteApplication does nothing", caught: "DeleteApplication releases the application: then the AppId is gone",
 			wrap: func(h http.Handler) http.Handler {
 				return rewrite(h, func(r *http.Request) {
 					if action(r) == "DeleteApplication" {

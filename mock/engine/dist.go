@@ -47,13 +47,32 @@ type MatchExpr struct {
 // DistStrategy is a list of match expressions that must all hold; empty selects every instance.
 type DistStrategy []MatchExpr
 
-func (st DistStrategy) matches(region, id string) bool {
+// compiledStrategy is a DistStrategy with its values in sets (a canary may
+// list thousands of instances, and every instance of the app is tested).
+type compiledStrategy []struct {
+	instance, notIn bool
+	values          map[string]struct{}
+}
+
+func (st DistStrategy) compile() compiledStrategy {
+	out := make(compiledStrategy, len(st))
+	for i, m := range st {
+		out[i].instance, out[i].notIn = m.Key == "instance_id", m.Operator == "NotIn"
+		out[i].values = make(map[string]struct{}, len(m.Values))
+		for _, v := range m.Values {
+			out[i].values[v] = struct{}{}
+		}
+	}
+	return out
+}
+
+func (st compiledStrategy) matches(region, id string) bool {
 	for _, m := range st {
 		v := region
-		if m.Key == "instance_id" {
+		if m.instance {
 			v = id
 		}
-		if slices.Contains(m.Values, v) == (m.Operator == "NotIn") {
+		if _, in := m.values[v]; in == m.notIn {
 			return false
 		}
 	}
@@ -177,8 +196,9 @@ func (e *Engine) Dist(acct, appID string, files []DistFile, st DistStrategy) (Di
 	}
 	x := e.ext(a, appID, p)
 	var targets []uint32
+	cst := st.compile()
 	for i, in := range x.instances {
-		if st.matches(e.ix.regions[in.region], in.id) {
+		if cst.matches(e.ix.regions[in.region], in.id) {
 			targets = append(targets, uint32(i))
 		}
 	}

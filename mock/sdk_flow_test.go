@@ -429,3 +429,27 @@ func TestStateShowsInstancesAndDists(t *testing.T) {
 		t.Fatalf("app state %+v", a)
 	}
 }
+
+// TestStrictAppsAcceptsCreatedApplications: with strict apps (--apps strict)
+// an AppId exists once CreateApplication made it, and only then.
+func TestStrictAppsAcceptsCreatedApplications(t *testing.T) {
+	srv, clk := sdkMockWith(t, func(o *mock.Options) { o.StrictApps = true })
+	c := daraClient(t, srv.Endpoint(), "", "testid", "testsecret", "")
+	_, err := daraCall(c, "PushApplicationData", map[string]string{"AppId": "never-created", "Data": flowData}, nil, nil)
+	if se := daraError(t, err); tea.StringValue(se.Code) != "InvalidParameter.AppId" {
+		t.Fatalf("push to an unknown app in strict mode: %v", err)
+	}
+	res, err := daraCall(c, "CreateApplication", map[string]string{"Template": flowTemplate}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, _ := daraPath(res["body"], "AppId").(string)
+	if _, err := daraCall(c, "PushApplicationData", map[string]string{"AppId": app, "Data": flowData}, nil, nil); err != nil {
+		t.Fatalf("push to a created app in strict mode: %v", err)
+	}
+	advance(t, clk, time.Minute)
+	res, err = daraCall(c, "DistApplicationData", map[string]string{"AppId": app, "Data": flowDistData}, nil, nil)
+	if n, _ := daraInt(daraPath(res["body"], "DistInstanceTotalCount")); err != nil || n != 3 {
+		t.Fatalf("dist in strict mode: %v %v", res["body"], err)
+	}
+}

@@ -398,12 +398,20 @@ func (e *Engine) DescribeDist(acct string, q DistQuery) (DistDescribeResult, err
 	deleting := x.deleteAt != 0
 	names, versions := set(q.Names), set(q.Versions)
 	var insts map[uint32]bool
-	if q.InstanceIDs != nil || q.Regions != nil {
-		ids, regions := set(q.InstanceIDs), set(q.Regions)
+	if len(q.InstanceIDs) > 0 || len(q.Regions) > 0 {
+		regions := set(q.Regions)
 		insts = map[uint32]bool{}
-		for i, in := range x.instances {
-			if (ids == nil || ids[in.id]) && (regions == nil || regions[e.ix.regions[in.region]]) {
-				insts[uint32(i)] = true
+		if len(q.InstanceIDs) > 0 { // look the listed instances up
+			for _, id := range q.InstanceIDs {
+				if i, ok := x.byID[id]; ok && (regions == nil || regions[e.ix.regions[x.instances[i].region]]) {
+					insts[uint32(i)] = true
+				}
+			}
+		} else {
+			for i, in := range x.instances {
+				if regions[e.ix.regions[in.region]] {
+					insts[uint32(i)] = true
+				}
 			}
 		}
 	}

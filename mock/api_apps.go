@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -137,11 +138,22 @@ func deleteApplication(_ context.Context, s *Server, account string, req *wire.R
 	return &deleteApplicationResponse{RequestID: req.RequestID}, nil
 }
 
-// outParams reads OutDetailStatParams / OutAppInfoParams: every switch defaults to true.
-type outParams struct{ appInfo, detailStat, appVersionStat, districtStat, instanceStat bool }
+// outParams reads OutDetailStatParams / OutAppInfoParams: every switch
+// defaults to true. versions is the AppVersions filter (nil: the stable version).
+type outParams struct {
+	appInfo, detailStat, appVersionStat, districtStat, instanceStat bool
+	versions                                                        []string
+}
+
+// wantsVersion reports whether the AppVersions filter selects version v: by
+// default only the stable one (every app of the mock has one version, v1,
+// which is stable), "All" every version.
+func wantsVersion(filter []string, v string) bool {
+	return len(filter) == 0 || slices.Contains(filter, "All") || slices.Contains(filter, v)
+}
 
 func readOutParams(raw string) outParams {
-	o := outParams{true, true, true, true, true}
+	o := outParams{true, true, true, true, true, nil}
 	if raw == "" {
 		return o
 	}
@@ -232,7 +244,7 @@ func applicationJSON(info engine.AppInfo, level string, o outParams, withMeta bo
 			running = len(info.Instances)
 		}
 		ds := detailStat{Level: level, InstanceTotalCount: len(info.Instances), InstanceRunningCount: running}
-		if o.appVersionStat {
+		if o.appVersionStat && wantsVersion(o.versions, "v1") {
 			vs := versionStat{AppVersion: "v1", CreateTime: created, InstanceTotalCount: ds.InstanceTotalCount, InstanceRunningCount: running}
 			if o.districtStat {
 				var byRegion []districtStat
@@ -261,6 +273,11 @@ func applicationJSON(info engine.AppInfo, level string, o outParams, withMeta bo
 	}
 	b, _ := json.Marshal(out)
 	return string(b)
+}
+
+func withVersions(o outParams, req *wire.Request) outParams {
+	o.versions = engine.SplitList(req.Get("AppVersions"))
+	return o
 }
 
 func levelOf(req *wire.Request) string {
@@ -294,7 +311,7 @@ func describeApplication(_ context.Context, s *Server, account string, req *wire
 		return nil, appError(err, id)
 	}
 	return &describeApplicationResponse{RequestID: req.RequestID,
-		Application: applicationJSON(info, levelOf(req), readOutParams(req.Get("OutDetailStatParams")), true)}, nil
+		Application: applicationJSON(info, levelOf(req), withVersions(readOutParams(req.Get("OutDetailStatParams")), req), true)}, nil
 }
 
 // dates reads MinDate and MaxDate (validated as yyyy-mm-dd by the spec).
@@ -347,7 +364,7 @@ func listApplications(_ context.Context, s *Server, account string, req *wire.Re
 		resp.PageSize = total
 	}
 	resp.Applications.Application = []clusterApps{}
-	o, level := readOutParams(req.Get("OutAppInfoParams")), levelOf(req)
+	o, level := withVersions(readOutParams(req.Get("OutAppInfoParams")), req), levelOf(req)
 	for _, info := range apps { // grouped by cluster, clusters in order of first appearance
 		i := 0
 		for i < len(resp.Applications.Application) && resp.Applications.Application[i].ClusterName != info.ClusterName {

@@ -84,6 +84,9 @@ func (w *world) appSteps(sc *godog.ScenarioContext) {
 	sc.Step(re(`^"([^"]*)" version "([^"]*)" has been distributed to every target instance$`), w.waitDistributed)
 	sc.Step(re(`^"([^"]*)" version "([^"]*)" is (SUCCESS|DISTING|FAILED) on exactly the distributed instances$`), w.distStatusOnTargets)
 	sc.Step(re(`^the dist results have the documented shape$`), w.distShape)
+	sc.Step(re(`^the instance "([^"]*)" is down$`), w.instanceDown)
+	sc.Step(re(`^"([^"]*)" version "([^"]*)" has finished distributing$`), w.waitDistFinished)
+	sc.Step(re(`^"([^"]*)" version "([^"]*)" is FAILED on "([^"]*)" and SUCCESS on the other distributed instances$`), w.failedOnlyOn)
 	sc.Step(re(`^only the instances in "([^"]*)" are described$`), w.onlyInstancesInRegion)
 	sc.Step(re(`^only the instances "([^"]*)" are described$`), w.onlyInstances)
 	sc.Step(re(`^no dist result is described$`), w.noDistDescribed)
@@ -951,5 +954,60 @@ func (w *world) describeDistWith(t *godog.Table) error {
 	}
 	w.lastFiles = nil
 	w.send(call{Action: "DescribeDataDistResult", Params: p})
+	return nil
+}
+
+// instanceDown injects an instance_down fault (ensmock's control plane) for
+// one instance of the application.
+func (w *world) instanceDown(instance string) error {
+	if err := w.needControl(); err != nil {
+		return err
+	}
+	id, err := w.expandApp(instance)
+	if err != nil {
+		return err
+	}
+	fid, err := w.s.control.addFault(w.ctx, faultRule{Match: map[string]string{"instance": id}, Effect: "instance_down"})
+	if err != nil {
+		return err
+	}
+	w.faults = append(w.faults, fid)
+	return nil
+}
+
+func (w *world) waitDistFinished(alias, version string) error {
+	name := w.name(alias)
+	return w.waitUntil(name+" version "+version+" to finish distributing", func() (bool, string, error) {
+		_, st, err := w.describeDist(name, version)
+		if err != nil {
+			return false, "", err
+		}
+		for id := range w.aw().targets {
+			if s := st[id]; s != "SUCCESS" && s != "FAILED" {
+				return false, fmt.Sprintf("instance %s is %q", id, s), nil
+			}
+		}
+		return true, "", nil
+	})
+}
+
+func (w *world) failedOnlyOn(alias, version, instance string) error {
+	failed, err := w.expandApp(instance)
+	if err != nil {
+		return err
+	}
+	ex, st, err := w.describeDist(w.name(alias), version)
+	if err != nil {
+		return err
+	}
+	for id := range w.aw().targets {
+		want := "SUCCESS"
+		if id == failed {
+			want = "FAILED"
+		}
+		if st[id] != want {
+			return w.failf(ex, "instance %s is %q, want %s", id, st[id], want)
+		}
+	}
 	return nil
 }

@@ -181,3 +181,12 @@ Feature: DistApplicationData distributes pushed data to the application's instan
       {"name":"ScheduleToNowhere","parameters":{}}
       """
     Then the request fails with HTTP 400 and code "InvalidParameter.DistStrategy"
+
+  @extended @control
+  Scenario: an instance that is down fails while the others succeed
+    Given the instance "{instance1}" is down
+    When I push "app01" version "1.0"
+    And "app01" version "1.0" has been pushed to every target file server
+    And I distribute "app01" version "1.0"
+    And "app01" version "1.0" has finished distributing
+    Then "app01" version "1.0" is FAILED on "{instance1}" and SUCCESS on the other distributed instances

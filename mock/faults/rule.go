@@ -28,6 +28,8 @@ const (
 	Corrupt    = "corrupt"     // the replica ends FAILED with an md5 mismatch
 	Error      = "error"       // API-level error answered before the action runs
 	Latency    = "latency"     // API-level added response latency (the only real delay)
+	// InstanceDown: a DistApplicationData transfer to a matched instance fails at once (dist.go).
+	InstanceDown = "instance_down"
 )
 
 // Modes of region_down and server_down.
@@ -44,6 +46,8 @@ type Match struct {
 	Server  string `json:"server,omitempty" yaml:"server,omitempty"`
 	Name    string `json:"name,omitempty" yaml:"name,omitempty"`
 	Version string `json:"version,omitempty" yaml:"version,omitempty"`
+	// Instance selects edge instances of DistApplicationData (dist.go); a rule with it never touches pushes.
+	Instance string `json:"instance,omitempty" yaml:"instance,omitempty"`
 }
 
 // Params are the effect's parameters. They may be given under "params" or,
@@ -153,7 +157,7 @@ func (r *Rule) normalize() error {
 		return fmt.Errorf("id %q: at most 64 characters, no '/', '?', '#', '%%' or blanks", r.ID)
 	}
 	for _, g := range []struct{ name, pat string }{{"action", r.Match.Action}, {"account", r.Match.Account},
-		{"region", r.Match.Region}, {"server", r.Match.Server}, {"name", r.Match.Name}, {"version", r.Match.Version}} {
+		{"region", r.Match.Region}, {"server", r.Match.Server}, {"name", r.Match.Name}, {"version", r.Match.Version}, {"instance", r.Match.Instance}} {
 		if _, err := path.Match(g.pat, ""); err != nil {
 			return fmt.Errorf("match.%s %q: bad glob pattern", g.name, g.pat)
 		}
@@ -199,7 +203,7 @@ func (r *Rule) normalize() error {
 		if f := *p.Fraction; f < 0 || f > 1 || math.IsNaN(f) {
 			return fmt.Errorf("params.fraction %v: want 0..1", f)
 		}
-	case Corrupt:
+	case Corrupt, InstanceDown:
 	case Error:
 		api = true
 		allowed = []string{"code", "status", "message", "retryAfter"}
@@ -236,7 +240,7 @@ func (r *Rule) normalize() error {
 	}
 	if api {
 		for _, g := range []struct{ name, pat string }{{"region", r.Match.Region}, {"server", r.Match.Server},
-			{"name", r.Match.Name}, {"version", r.Match.Version}} {
+			{"name", r.Match.Name}, {"version", r.Match.Version}, {"instance", r.Match.Instance}} {
 			if g.pat != "" {
 				return fmt.Errorf("match.%s does not apply to the API-level effect %s (it matches action and account only)", g.name, r.Effect)
 			}
@@ -245,7 +249,7 @@ func (r *Rule) normalize() error {
 	return nil
 }
 
-var effects = []string{RegionDown, ServerDown, Slow, FailAfter, Corrupt, Error, Latency}
+var effects = []string{RegionDown, ServerDown, Slow, FailAfter, Corrupt, Error, Latency, InstanceDown}
 
 func mergeParams(dst *Params, flat Params) error {
 	return cmp.Or(

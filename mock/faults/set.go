@@ -230,7 +230,7 @@ func (s *Set) Hooks() engine.Hooks { return hooks{s} }
 type hooks struct{ s *Set }
 
 func (e *entry) matchesFile(p engine.PushContext) bool {
-	return glob(e.Match.Action, pushAction) && glob(e.Match.Account, p.Account) &&
+	return e.Match.Instance == "" && glob(e.Match.Action, pushAction) && glob(e.Match.Account, p.Account) &&
 		glob(e.Match.Name, p.File.Name) && glob(e.Match.Version, p.File.Version)
 }
 

@@ -1,0 +1,67 @@
+package faults
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ensmock/ensmock/mock/engine"
+)
+
+// distAction is the API action whose per-instance transfers the dist effects bend.
+const distAction = "DistApplicationData"
+
+// forDist reports whether the rule targets distributions: it must opt in, by
+// naming the action DistApplicationData (a glob that matches it), an instance,
+// or by being instance_down; so the push rules of before never touch a dist.
+func (e *entry) forDist() bool {
+	if e.Match.Action == "" && e.Match.Instance == "" && e.Effect != InstanceDown {
+		return false
+	}
+	return glob(e.Match.Action, distAction)
+}
+
+// Dist implements engine.DistHooks: instance_down, slow, fail_after and
+// corrupt on the transfer of d.File from the file server from to one instance.
+func (h hooks) Dist(d engine.DistContext, instanceID, region string, from engine.Server, plan *engine.ReplicaPlan) {
+	s := h.s
+	if s.active.Load() == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.rules {
+		switch e.Effect {
+		case InstanceDown, Slow, FailAfter, Corrupt:
+		default:
+			continue
+		}
+		if !e.forDist() || !glob(e.Match.Account, d.Account) || !glob(e.Match.Name, d.File.Name) || !glob(e.Match.Version, d.File.Version) ||
+			!glob(e.Match.Region, region) || !glob(e.Match.Server, from.ID) || !glob(e.Match.Instance, instanceID) || !e.fire() {
+			continue
+		}
+		switch e.Effect {
+		case InstanceDown:
+			if plan.Fail == "" {
+				plan.Duration, plan.Fail = 0, fmt.Sprintf("instance %s is down (fault %s)", instanceID, e.ID)
+			}
+		case Slow:
+			if e.Params.Factor > 0 {
+				plan.Duration = time.Duration(float64(plan.Duration) * e.Params.Factor)
+			}
+			plan.Duration += e.Params.Latency.D()
+		case FailAfter:
+			if plan.Fail == "" {
+				f := *e.Params.Fraction
+				plan.Duration = time.Duration(float64(plan.Duration) * f)
+				plan.Fail = fmt.Sprintf("distribution to %s failed after %.0f%% of it (fault %s)", instanceID, f*100, e.ID)
+			}
+		case Corrupt:
+			if plan.Fail == "" {
+				plan.Fail = fmt.Sprintf("md5 mismatch on %s (fault %s)", instanceID, e.ID)
+			}
+		}
+	}
+}
+
+// The hooks the engine gets also bend distributions.
+var _ engine.DistHooks = hooks{}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ensmock/ensmock/spec"
 )
 
 func (h *harness) createApp(tmpl string) string {
@@ -174,5 +176,71 @@ func TestDistXMLForms(t *testing.T) {
 	}
 	if r := h.get(call("DescribeDataDistResult", "AppId", id, "EnsRegionIds", "cn-wuxi-5")); r.status != 400 {
 		t.Errorf("EnsRegionIds not JSON: %d %s", r.status, r.body)
+	}
+}
+
+// TestAppErrorCodesAreDocumented: the errors the new actions answer for bad
+// input are among the codes the official metadata lists for them
+// (x-ensmock-error-codes in the spec; %s stands for a parameter name), or the
+// gateway's MissingParameter.
+func TestAppErrorCodesAreDocumented(t *testing.T) {
+	doc, err := spec.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := func(action, code string) bool {
+		if code == "MissingParameter" {
+			return true // the gateway's, for any required parameter (as for PushApplicationData's Data)
+		}
+		raw, _ := json.Marshal(doc.Paths.Value("/" + action).Get.Extensions["x-ensmock-error-codes"])
+		var list []struct{ Code string }
+		_ = json.Unmarshal(raw, &list)
+		if len(list) == 0 {
+			t.Fatalf("%s has no x-ensmock-error-codes", action)
+		}
+		for _, c := range list {
+			if pre, ok := strings.CutSuffix(c.Code, "%s"); ok && strings.HasPrefix(code, pre) || c.Code == code {
+				return true
+			}
+		}
+		return false
+	}
+	h := newHarness(t, nil)
+	id := h.createApp(`{"appMetaData":{"appName":"x"},"resourceSelector":[{"count":1}]}`)
+	gone := h.createApp(`{"appMetaData":{"appName":"y"},"resourceSelector":[{"count":1}]}`)
+	h.get(call("DeleteApplication", "AppId", gone))
+	_ = h.clk.Advance(time.Hour)
+	for _, tc := range []struct {
+		action string
+		kv     []string
+	}{
+		{"CreateApplication", nil},
+		{"CreateApplication", []string{"Template", "{}"}},
+		{"CreateApplication", []string{"Template", `{"appMetaData":{"appName":"x"},"resourceSelector":[{"regionCode":"nowhere","count":1}]}`}},
+		{"DescribeApplication", nil},
+		{"DescribeApplication", []string{"AppId", gone}},
+		{"DescribeApplication", []string{"AppId", id, "Level", "x"}},
+		{"ListApplications", []string{"PageSize", "0"}},
+		{"ListApplications", []string{"MinDate", "yesterday"}},
+		{"DeleteApplication", nil},
+		{"DeleteApplication", []string{"AppId", "never"}},
+		{"DistApplicationData", []string{"AppId", id}},
+		{"DistApplicationData", []string{"AppId", id, "Data", "[]"}},
+		{"DistApplicationData", []string{"AppId", gone, "Data", `[{"name":"f","version":"1"}]`}},
+		{"DistApplicationData", []string{"AppId", id, "Data", `[{"name":"f","version":"1"}]`, "DistStrategy", `{"name":"x"}`}},
+		{"DescribeDataDistResult", nil},
+		{"DescribeDataDistResult", []string{"AppId", gone}},
+		{"DescribeDataDistResult", []string{"AppId", id, "EnsRegionIds", "x"}},
+		{"DescribeDataDistResult", []string{"AppId", id, "PageNumber", "0"}},
+	} {
+		r := h.get(call(tc.action, tc.kv...))
+		code, _ := r.json(t)["Code"].(string)
+		if r.status != 400 || code == "" {
+			t.Errorf("%s %v: %d %s, want an error", tc.action, tc.kv, r.status, r.body)
+			continue
+		}
+		if !documented(tc.action, code) {
+			t.Errorf("%s %v answers %s, which the metadata does not list for it", tc.action, tc.kv, code)
+		}
 	}
 }

@@ -486,36 +486,6 @@ func compareInt64(x, y int64) int {
 	return 0
 }
 
-// AppState is the instance view of an app for the control plane's state.
-type AppInstancesState struct {
-	AppID     string        `json:"appId"`
-	Phase     string        `json:"phase"`
-	Instances []AppInstance `json:"instances"`
-}
-
-// AppsSnapshot lists the apps of an account with their instances, sorted by AppId.
-func (e *Engine) AppsSnapshot(acct string) []AppInstancesState {
-	a := e.account(acct, false)
-	if a == nil {
-		return []AppInstancesState{}
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	e.sweepDeleted(a)
-	out := []AppInstancesState{}
-	for _, id := range slices.Sorted(func(yield func(string) bool) {
-		for id := range a.apps {
-			if !yield(id) {
-				return
-			}
-		}
-	}) {
-		info := e.appInfo(a, id, a.apps[id], nil)
-		out = append(out, AppInstancesState{AppID: id, Phase: info.Phase, Instances: info.Instances})
-	}
-	return out
-}
-
 // AppDetail is what the control plane's state shows of an app beyond its
 // pushed files: its phase, its instances and its distributions.
 type AppDetail struct {

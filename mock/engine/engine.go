@@ -106,7 +106,7 @@ type Config struct {
 	MaxAppsPerAccount  int // applications; default 10,000
 	// MaxFetchedBytesPerAccount bounds the content fetch mode keeps; default 1 GiB.
 	MaxFetchedBytesPerAccount int64
-	// Applications and distribution (apps.go): instances of all apps (default
+	// Applications and distribution (applications.go): instances of all apps (default
 	// 100,000), distributed replicas (default 2,000,000) and how long a
 	// DeleteApplication takes on the mock's clock (default 5s).
 	MaxInstancesPerAccount    int
@@ -146,7 +146,7 @@ type account struct {
 	files     int   // data files in all apps
 	blobBytes int64 // content kept by fetch mode, in all apps
 
-	ext accountApps // applications and distribution (apps.go)
+	ext accountApps // applications and distribution (applications.go)
 }
 
 type app struct {
@@ -155,7 +155,7 @@ type app struct {
 	meta   []fileMeta         // meta[i] summarises order[i] for Describe (scan.go)
 	byName map[string][]int32 // positions in order, by data file name
 	verID  map[string]uint32  // interned versions, for fileMeta.version
-	x      *appExt            // template, instances, dists (apps.go); nil until needed
+	x      *appExt            // template, instances, dists (applications.go); nil until needed
 }
 
 func newApp() *app { return &app{files: map[fileKey]*file{}} }
@@ -331,7 +331,7 @@ func (e *Engine) RegisterApp(acct, id string) error {
 			return ErrTooManyApps
 		}
 		a.apps[id] = newApp()
-		delete(a.ext.tombstones, id) // registering a deleted AppId again revives it (apps.go)
+		delete(a.ext.tombstones, id) // registering a deleted AppId again revives it (applications.go)
 	}
 	return nil
 }
@@ -746,7 +746,7 @@ type AppState struct {
 	AppID string      `json:"appId"`
 	Files []FileState `json:"files"`
 
-	*AppDetail // phase, instances and distributions (apps.go); nil for a bare app never distributed to
+	*AppDetail // phase, instances and distributions (applications.go); nil for a bare app never distributed to
 }
 
 // FileState is one data file and its replicas.

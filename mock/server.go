@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ensmock/ensmock/internal/ui"
 	"github.com/ensmock/ensmock/mock/clock"
 	"github.com/ensmock/ensmock/mock/control"
 	"github.com/ensmock/ensmock/mock/engine"
@@ -129,6 +130,7 @@ type Server struct {
 	faults      *faults.Set
 	journal     *control.Journal
 	control     *control.Handler
+	controlMux  *http.ServeMux // the control plane and the live view (internal/ui)
 
 	handler  http.Handler
 	ts       *httptest.Server
@@ -227,6 +229,9 @@ func newServer(opts Options) (*Server, error) {
 	}
 	s.control = control.New(control.Config{Engine: eng, Clock: opts.Clock, Faults: fs, Journal: s.journal,
 		ResolveKey: s.resolveKey, Token: opts.ControlToken})
+	s.controlMux = http.NewServeMux()
+	s.controlMux.Handle(control.Prefix, s.control)
+	s.controlMux.Handle(ui.Prefix, ui.New(ui.Config{Source: uiSource{s}, Token: opts.ControlToken}))
 	mux := http.NewServeMux()
 	if opts.ControlSeparate {
 		mux.HandleFunc("/_ensmock/health", s.control.Health)
@@ -236,7 +241,7 @@ func newServer(opts Options) (*Server, error) {
 			_, _ = w.Write([]byte(`{"error":"the control plane is served on its own listener"}` + "\n"))
 		})
 	} else {
-		mux.Handle(control.Prefix, s.control)
+		mux.Handle(control.Prefix, s.controlMux)
 	}
 	mux.HandleFunc("/file/", s.serveDownload)
 	if s.checkResponses() {
@@ -297,9 +302,10 @@ func (s *Server) Faults() *faults.Set { return s.faults }
 // Journal is the request journal (the control plane's /_ensmock/requests).
 func (s *Server) Journal() *control.Journal { return s.journal }
 
-// ControlHandler is the control plane alone (paths under /_ensmock/), to serve
-// on a listener of its own when Options.ControlSeparate is set.
-func (s *Server) ControlHandler() http.Handler { return s.control }
+// ControlHandler is the control plane alone (paths under /_ensmock/, with the
+// live view at /_ensmock/ui/), to serve on a listener of its own when
+// Options.ControlSeparate is set.
+func (s *Server) ControlHandler() http.Handler { return s.controlMux }
 
 // resolveKey names the account of an AccessKeyId, as authentication would.
 func (s *Server) resolveKey(keyID string) (string, bool) {

@@ -61,7 +61,7 @@ type Config struct {
 	// than OR; no parentheses. Empty selects every scenario.
 	Tags string
 	// Formats are godog formatters, each "name" (written to Output) or
-	// "name:FILE": pretty, progress, junit, cucumber, events. Default: progress.
+	// "name:FILE": pretty, progress, junit, cucumber, events, html. Default: progress.
 	Formats []string
 	// KnownFailing is a file listing scenario names, one a line (# comments):
 	// a listed scenario that fails is tolerated; one that passes fails the run,
@@ -348,6 +348,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, errors.New("conformance: godog refused the options (see its message above)")
 	}
 	res := rec.result(seed)
+	if err := finishHTMLReports(cfg.Formats, &res, nil); err != nil {
+		fmt.Fprintln(cfg.Output, "conformance:", err)
+	}
 	if len(res.Scenarios) == 0 {
 		return res, fmt.Errorf("conformance: no scenario matches the tags %q", tags)
 	}

@@ -17,6 +17,11 @@ Feature: A small run for the HTML report
     When I push "app02" version "1.0"
     Then the ResultCode of "app02" is 0
 
+  @push
+  Scenario: a broken answer fails with its exchange
+    When I push "app03" version "1.0"
+    Then the ResultCode of "app03" is 0
+
   @params
   Scenario Outline: <parameter> is required
     When I call PushApplicationData without the <parameter> parameter

@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 
-.PHONY: run build test unit lint tidy-check bench fuzz
+.PHONY: run build test unit lint tidy-check bench fuzz screenshots
 
 ## run: start the mock on http://127.0.0.1:8080 (signatures on; testid/testsecret)
 run:
@@ -39,6 +39,10 @@ tidy-check:
 ## bench: benchmarks of the request path and the engine (ns/op, allocs/op)
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+## screenshots: docs/img/live-view.png and docs/img/conformance-report.png, taken in headless Chromium
+screenshots:
+	ENSMOCK_SCREENSHOTS=$(CURDIR)/docs/img ENSMOCK_REQUIRE_BROWSER=1 $(GO) test -count=1 -run='^TestScreenshots$$' ./internal/uitest/
 
 ## fuzz: run every fuzz target briefly (FUZZTIME each)
 fuzz:

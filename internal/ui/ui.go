@@ -441,7 +441,7 @@ func (h *Handler) grid(w http.ResponseWriter, r *http.Request) {
 		out.Account, out.AppID = v.Selected.Account, v.Selected.AppID
 	}
 	for i, rw := range v.Rows {
-		out.Files[i] = fileJS{Name: rw.Name, Version: rw.Version, ResultCode: rw.ResultCode, Cells: rw.Cells}
+		out.Files[i] = fileJS(rw)
 	}
 	data, err := json.Marshal(out)
 	if err != nil {

@@ -127,7 +127,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		"no endpoint": {AccessKeyID: "a", AccessKeySecret: "b"},
 		"no key":      {Endpoint: "127.0.0.1:1"},
 		"bad signing": {Endpoint: "127.0.0.1:1", AccessKeyID: "a", AccessKeySecret: "b", Signing: "v2"},
-		"bad format":  {Endpoint: "127.0.0.1:1", AccessKeyID: "a", AccessKeySecret: "b", Formats: []string{"html"}},
+		"bad format":  {Endpoint: "127.0.0.1:1", AccessKeyID: "a", AccessKeySecret: "b", Formats: []string{"no-such-format"}},
 		"bad tags":    {Endpoint: "127.0.0.1:1", AccessKeyID: "a", AccessKeySecret: "b", Tags: "(@a)"},
 		"no scenario": {Endpoint: "127.0.0.1:1", AccessKeyID: "a", AccessKeySecret: "b", Tags: "@no-such-tag"},
 		"no control":  {Endpoint: "127.0.0.1:1", AccessKeyID: "a", AccessKeySecret: "b", ControlURL: "http://127.0.0.1:1"},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ensmock/ensmock/mock"
 	"github.com/ensmock/ensmock/mock/clock"
+	"github.com/ensmock/ensmock/mock/engine"
 	"github.com/ensmock/ensmock/mock/faults"
 )
 
@@ -283,4 +284,35 @@ func TestLiveViewToken(t *testing.T) {
 		chromedp.Click(css(`#advance-1m`)),
 		poll(allCells("fresh.bin", "success")),
 	)
+}
+
+// TestLiveViewManyFiles: an app with 10,000 data files is paged, the page
+// loads and keeps updating, and the pager moves through it.
+func TestLiveViewManyFiles(t *testing.T) {
+	ctx := browser(t)
+	srv, clk := newMock(t, mock.Options{})
+	files := make([]engine.DataFile, 0, 1000)
+	for i := range 10_000 {
+		files = append(files, engine.DataFile{Name: fmt.Sprintf("file-%05d", i), Version: "1.0", Size: 1 << 20, ArchiveType: "tar.gz"})
+		if len(files) == cap(files) {
+			if _, err := srv.Engine().Push(context.Background(), mock.DefaultAccount, "big-app", files, nil); err != nil {
+				t.Fatal(err)
+			}
+			files = files[:0]
+		}
+	}
+	do(t, ctx, "loading 10,000 files",
+		chromedp.Navigate(srv.URL()+"/_ensmock/ui/?account=default&app=big-app"),
+		chromedp.WaitVisible(css(`#live.up`)),
+		poll(`document.getElementById('grid-caption').textContent === 'default / big-app: files 1–100 of 10000'`),
+		poll(`document.querySelectorAll('#grid tbody tr').length === 100`),
+		chromedp.Click(css(`#pager a[rel=next]`)),
+		poll(`location.search.includes('page=2') && document.getElementById('live').classList.contains('up')`),
+		poll(`document.getElementById('grid-caption').textContent === 'default / big-app: files 101–200 of 10000'`),
+		poll(allCells("file-00100", "pushing")),
+	)
+	if err := clk.Advance(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "the page follows the clock", poll(allCells("file-00100", "success")), poll(allCells("file-00199", "success")))
 }

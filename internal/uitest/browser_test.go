@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ensmock/ensmock/mock"
@@ -306,8 +307,14 @@ func TestLiveViewManyFiles(t *testing.T) {
 		chromedp.WaitVisible(css(`#live.up`)),
 		poll(`document.getElementById('grid-caption').textContent === 'default / big-app: files 1–100 of 10000'`),
 		poll(`document.querySelectorAll('#grid tbody tr').length === 100`),
-		chromedp.Click(css(`#pager a[rel=next]`)),
-		poll(`location.search.includes('page=2') && document.getElementById('live').classList.contains('up')`),
+	)
+	// the pager is a plain link: click it and wait for the next page to load
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(css(`#pager a[rel=next]`)))); err != nil {
+		t.Fatalf("next page: %v", err)
+	}
+	do(t, ctx, "page 2",
+		chromedp.WaitVisible(css(`#live.up`)),
+		poll(`location.search.includes('page=2')`),
 		poll(`document.getElementById('grid-caption').textContent === 'default / big-app: files 101–200 of 10000'`),
 		poll(allCells("file-00100", "pushing")),
 	)

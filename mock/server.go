@@ -297,6 +297,11 @@ func (s *Server) Faults() *faults.Set { return s.faults }
 // Journal is the request journal (the control plane's /_ensmock/requests).
 func (s *Server) Journal() *control.Journal { return s.journal }
 
+// CountRequests is the number of requests in the journal that match f
+// (WireMock-style verification: "was it called, with these parameters?"); the
+// journal keeps the latest requests only (see docs/control-plane.md).
+func (s *Server) CountRequests(f control.Filter) int { return s.journal.Count(f) }
+
 // ControlHandler is the control plane alone (paths under /_ensmock/), to serve
 // on a listener of its own when Options.ControlSeparate is set.
 func (s *Server) ControlHandler() http.Handler { return s.control }
@@ -421,6 +426,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ent.HTTPStatus = http.StatusOK
+	ent.SetResponse(buf.Bytes()) // a copy, cut at 4 KiB: buf is recycled
 	wire.WriteSuccess(w, req.RequestID, req.Format, buf.Bytes())
 }
 

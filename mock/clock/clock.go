@@ -5,7 +5,9 @@
 package clock
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,8 +50,24 @@ type setting struct {
 	anchorVirt time.Time // mock time at the change
 }
 
+// MaxSpeed is the fastest a real clock may run: a million times the wall clock
+// (a day in under a tenth of a second).
+const MaxSpeed = 1e6
+
+// CheckSpeed refuses a speed factor that is not a finite number in (0, MaxSpeed]
+// (NaN, ±Inf, zero, negative, or faster than MaxSpeed). Callers that take a
+// speed from a user (a flag, an environment variable, a request) check it with
+// this first.
+func CheckSpeed(speed float64) error {
+	if math.IsNaN(speed) || math.IsInf(speed, 0) || speed <= 0 || speed > MaxSpeed {
+		return fmt.Errorf("clock speed %v: want a factor greater than 0 and at most %g (1 = the wall clock's pace)", speed, float64(MaxSpeed))
+	}
+	return nil
+}
+
 // New returns a clock in the given mode starting at start (the wall clock when zero).
-// speed (real mode) multiplies the passing of wall time; 0 means 1.
+// speed (real mode) multiplies the passing of wall time; 0 means 1, and so
+// does any speed CheckSpeed refuses (check user input with CheckSpeed first).
 func New(mode Mode, speed float64, start time.Time) *Clock {
 	return NewWithWall(mode, speed, start, time.Now)
 }
@@ -62,7 +80,7 @@ func NewWithWall(mode Mode, speed float64, start time.Time, wall func() time.Tim
 	if start.IsZero() {
 		start = now
 	}
-	if speed <= 0 {
+	if CheckSpeed(speed) != nil {
 		speed = 1
 	}
 	c.set.Store(&setting{mode: mode, speed: speed, anchorWall: now, anchorVirt: start.UTC()})
@@ -131,27 +149,73 @@ func (c *Clock) Advance(d time.Duration) error {
 	})
 }
 
-// Set jumps the clock to t (forward or backward); a t outside [Earliest,
-// Latest] is refused and changes nothing.
+// ErrPast is wrapped by the error Set returns for a time before the mock's
+// current time: the clock only moves forward (Reset is the one way back).
+var ErrPast = errors.New("the clock only moves forward")
+
+// Set moves the clock to t, which must not be before the mock's current time
+// (the clock only moves forward; Reset is the one way back, to the wall
+// clock). A past t, or one outside [Earliest, Latest], is refused and changes
+// nothing.
 func (c *Clock) Set(t time.Time) error {
 	if err := InRange(t); err != nil {
 		return err
 	}
-	return c.change(func(s *setting, _ time.Time) error {
+	return c.change(func(s *setting, now time.Time) error {
+		if t.Before(now) {
+			return fmt.Errorf("clock: %s is before the mock's current time %s: %w (to go back to the machine's time, reset the clock)",
+				t.UTC().Format(time.RFC3339Nano), now.Format(time.RFC3339Nano), ErrPast)
+		}
 		s.anchorVirt = t.UTC()
 		return nil
 	})
 }
 
-// SetMode switches mode and speed (speed <= 0 keeps the current speed).
-func (c *Clock) SetMode(mode Mode, speed float64) {
-	_ = c.change(func(s *setting, now time.Time) error {
+// SetMode switches mode and speed (speed 0 keeps the current speed; any other
+// speed CheckSpeed refuses is an error, and nothing changes). Time stays
+// continuous.
+func (c *Clock) SetMode(mode Mode, speed float64) error {
+	if _, err := ParseMode(string(mode)); err != nil {
+		return err
+	}
+	if speed != 0 {
+		if err := CheckSpeed(speed); err != nil {
+			return err
+		}
+	}
+	return c.change(func(s *setting, now time.Time) error {
 		s.mode, s.anchorVirt = mode, now
 		if speed > 0 {
 			s.speed = speed
 		}
 		return nil
 	})
+}
+
+// Reset puts the clock back to the machine's time (the wall clock it reads),
+// at speed 1, in mode (the current mode when mode is ""). It is the one way the
+// mock's time may go backwards: it returns the time the clock showed before
+// (from) and after (to); to may be before from. The engine's state is not
+// touched: see docs/control-plane.md for what a rewind means for it.
+func (c *Clock) Reset(mode Mode) (from, to time.Time, err error) {
+	if mode != "" {
+		if _, err := ParseMode(string(mode)); err != nil {
+			return from, to, err
+		}
+	}
+	err = c.change(func(s *setting, now time.Time) error {
+		wall := c.wall().UTC()
+		if err := InRange(wall); err != nil {
+			return err
+		}
+		from, to = now, wall
+		if mode != "" {
+			s.mode = mode
+		}
+		s.speed, s.anchorVirt = 1, wall
+		return nil
+	})
+	return from, to, err
 }
 
 // State describes the clock.

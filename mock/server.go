@@ -225,8 +225,16 @@ func newServer(opts Options) (*Server, error) {
 			delete(s.actions, a) // an alternate spec may drop an operation: then the mock does not answer it
 		}
 	}
+	accounts := map[string]bool{}
+	for _, c := range s.auth.creds {
+		accounts[c.Account] = true
+	}
+	if opts.AuthOff {
+		accounts[DefaultAccount] = true
+	}
 	s.control = control.New(control.Config{Engine: eng, Clock: opts.Clock, Faults: fs, Journal: s.journal,
-		ResolveKey: s.resolveKey, Token: opts.ControlToken})
+		ResolveKey: s.resolveKey, KnownAccount: func(a string) bool { return accounts[a] }, Token: opts.ControlToken,
+		Hosts: []string{opts.Host, opts.AdvertiseHost}})
 	mux := http.NewServeMux()
 	if opts.ControlSeparate {
 		mux.HandleFunc("/_ensmock/health", s.control.Health)

@@ -372,7 +372,8 @@ func (h *Handler) listRequests(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 32<<10)
 	fmt.Fprintf(bw, `{"capacity":%d,"maxBytes":%d,"length":%d,"bytes":%d,"requests":[`, j.Cap(), j.MaxBytes(), j.Len(), j.Bytes())
-	enc := json.NewEncoder(bw)
+	enc := json.NewEncoder(bw) // one entry a line
+	enc.SetEscapeHTML(false)
 	n := 0
 	j.Each(f, func(e Entry) bool {
 		if n > 0 {

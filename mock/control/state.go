@@ -2,6 +2,7 @@ package control
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"net/http"
 
@@ -30,7 +31,8 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 32<<10)
-	enc := json.NewEncoder(bw)
+	var vb bytes.Buffer // one value's JSON, reused
+	enc := json.NewEncoder(&vb)
 	enc.SetEscapeHTML(false)
 	// put writes raw JSON punctuation; value encodes one value. Both stop
 	// doing anything once a write failed (the client left).
@@ -42,8 +44,13 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	value := func(v any) {
-		if !failed {
-			failed = enc.Encode(v) != nil
+		if failed {
+			return
+		}
+		vb.Reset()
+		if failed = enc.Encode(v) != nil; !failed {
+			_, err := bw.Write(bytes.TrimSuffix(vb.Bytes(), []byte("\n")))
+			failed = err != nil
 		}
 	}
 	put(`{"now":`)
@@ -76,6 +83,7 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 					if from+n > 0 {
 						put(",")
 					}
+					put("\n") // one data file a line
 					value(&page[n])
 				}
 				from += len(page)

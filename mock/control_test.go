@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"github.com/ensmock/ensmock/mock/engine"
 	"github.com/ensmock/ensmock/mock/faults"
 	"github.com/ensmock/ensmock/signature"
+	"gopkg.in/yaml.v3"
 )
 
 func TestHealthAndUnknownEndpoints(t *testing.T) {
@@ -601,4 +604,27 @@ func TestControlPlaneCaps(t *testing.T) {
 	}
 	f.mustCtl(201, "POST", "/_ensmock/apps", `{"account":"default","appId":"a"}`) // auth off: the default account exists
 	f.mustCtl(201, "POST", "/_ensmock/apps", `{"account":"testid","appId":"a"}`)
+}
+
+// examples/topology.yaml loads (strictly, as the CLI reads it), and
+// GET /_ensmock/topology answers it back.
+func TestTopologyExample(t *testing.T) {
+	data, err := os.ReadFile("../examples/topology.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top engine.Topology
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&top); err != nil {
+		t.Fatal(err)
+	}
+	f := newFx(t, func(o *Options) { o.Topology = &top })
+	var got engine.Topology
+	if err := json.Unmarshal(f.ctl("GET", "/_ensmock/topology", "").body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Regions) != 3 || fmt.Sprint(got) != fmt.Sprint(top) {
+		t.Fatalf("topology %v, want %v", got, top)
+	}
 }

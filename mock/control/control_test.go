@@ -48,8 +48,8 @@ func (w *firstWrite) Write(p []byte) (int, error) {
 // GET /_ensmock/state is streamed: the first bytes reach the client before
 // the data files have all been read, and the answer is the engine's Snapshot.
 func TestStateIsStreamed(t *testing.T) {
-	h, eng := newHandler(t, engine.Config{})
-	const files = 3000
+	h, eng := newHandler(t, engine.Config{Topology: engine.Topology{Regions: []engine.Region{{ID: "r1", Servers: []string{"s1", "s2"}}}}})
+	const files = 1000
 	for acct := range 2 {
 		for i := 0; i < files/2; i += 100 {
 			var batch []engine.DataFile
@@ -62,7 +62,7 @@ func TestStateIsStreamed(t *testing.T) {
 		}
 	}
 	defer func(p int) { statePage, statePageRead = p, nil }(statePage)
-	statePage = 100
+	statePage = 50
 	w := &firstWrite{ResponseRecorder: httptest.NewRecorder()}
 	statePageRead = func() { w.pages++ }
 	h.ServeHTTP(w, httptest.NewRequest("GET", "http://127.0.0.1/_ensmock/state", nil))

@@ -137,3 +137,31 @@ func TestGuardOrder(t *testing.T) {
 		}
 	}
 }
+
+// POST /_ensmock/clock/reset tells the ClockRewound hook where the clock was
+// and where it went, so the engine can keep finished replicas finished.
+func TestClockResetCallsHook(t *testing.T) {
+	wall := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clk := clock.NewWithWall(clock.Manual, 0, wall, func() time.Time { return wall })
+	if err := clk.Advance(2 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(engine.Config{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var from, to time.Time
+	h := New(Config{Engine: eng, Clock: clk, Faults: faults.NewSet(1, nil), Journal: NewJournal(0),
+		ClockRewound: func(f, t time.Time) { from, to = f, t }})
+	r := httptest.NewRequest("POST", "http://127.0.0.1/_ensmock/clock/reset", strings.NewReader(`{"mode":"real"}`))
+	r.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != 200 || !from.Equal(wall.Add(2*time.Hour)) || !to.Equal(wall) {
+		t.Fatalf("%d %s: hook saw %s → %s", rec.Code, rec.Body, from, to)
+	}
+	var st clock.State
+	if err := json.Unmarshal(rec.Body.Bytes(), &st); err != nil || st.Mode != clock.Real || st.Speed != 1 || !st.Now.Equal(wall) {
+		t.Fatalf("answer %s (%v)", rec.Body, err)
+	}
+}

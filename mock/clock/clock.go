@@ -97,7 +97,15 @@ func (s *setting) now(wall func() time.Time) time.Time {
 	if s.mode == Manual {
 		return s.anchorVirt
 	}
-	elapsed := wall().Sub(s.anchorWall)
+	return s.at(wall())
+}
+
+// at is the mock's time when the wall clock reads w (real mode).
+func (s *setting) at(w time.Time) time.Time {
+	if s.mode == Manual {
+		return s.anchorVirt
+	}
+	elapsed := w.Sub(s.anchorWall)
 	if s.speed != 1 {
 		elapsed = time.Duration(float64(elapsed) * s.speed)
 	}
@@ -105,16 +113,18 @@ func (s *setting) now(wall func() time.Time) time.Time {
 }
 
 // change replaces the setting with what f makes of (a copy of) the current one
-// and the current time; f may refuse, and then nothing changes.
-func (c *Clock) change(f func(s *setting, now time.Time) error) error {
+// and the current time; f may refuse, and then nothing changes. The wall
+// clock is read once: the new setting is anchored at that reading.
+func (c *Clock) change(f func(s *setting, now, wall time.Time) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cur := c.set.Load()
 	next := *cur
-	if err := f(&next, cur.now(c.wall)); err != nil {
+	w := c.wall()
+	if err := f(&next, cur.at(w), w); err != nil {
 		return err
 	}
-	next.anchorWall = c.wall()
+	next.anchorWall = w
 	c.set.Store(&next)
 	return nil
 }
@@ -140,7 +150,7 @@ func (c *Clock) Advance(d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("clock: cannot advance by a negative duration %s", d)
 	}
-	return c.change(func(s *setting, now time.Time) error {
+	return c.change(func(s *setting, now, _ time.Time) error {
 		if err := InRange(now.Add(d)); err != nil {
 			return err
 		}
@@ -161,7 +171,7 @@ func (c *Clock) Set(t time.Time) error {
 	if err := InRange(t); err != nil {
 		return err
 	}
-	return c.change(func(s *setting, now time.Time) error {
+	return c.change(func(s *setting, now, _ time.Time) error {
 		if t.Before(now) {
 			return fmt.Errorf("clock: %s is before the mock's current time %s: %w (to go back to the machine's time, reset the clock)",
 				t.UTC().Format(time.RFC3339Nano), now.Format(time.RFC3339Nano), ErrPast)
@@ -183,7 +193,7 @@ func (c *Clock) SetMode(mode Mode, speed float64) error {
 			return err
 		}
 	}
-	return c.change(func(s *setting, now time.Time) error {
+	return c.change(func(s *setting, now, _ time.Time) error {
 		s.mode, s.anchorVirt = mode, now
 		if speed > 0 {
 			s.speed = speed
@@ -203,8 +213,8 @@ func (c *Clock) Reset(mode Mode) (from, to time.Time, err error) {
 			return from, to, err
 		}
 	}
-	err = c.change(func(s *setting, now time.Time) error {
-		wall := c.wall().UTC()
+	err = c.change(func(s *setting, now, wall time.Time) error {
+		wall = wall.UTC()
 		if err := InRange(wall); err != nil {
 			return err
 		}

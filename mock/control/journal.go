@@ -35,6 +35,7 @@ const (
 	maxWarnings     = 16       // warnings of one entry
 	maxWarningBytes = 1024     // one warning
 	maxFieldBytes   = 256      // action, account, AccessKeyId, request id, method, error code
+	maxResultCodes  = 1000     // PushApplicationData's result codes (the first ones)
 	// entryOverhead is what an entry costs beyond the bytes of its strings:
 	// the Entry itself in the ring, map and slice headers.
 	entryOverhead = 512
@@ -57,7 +58,7 @@ type Entry struct {
 	ErrorCode   string            `json:"errorCode,omitempty"`
 	Detail      string            `json:"detail,omitempty"`      // why the request was refused (X-Ensmock-Detail)
 	Warnings    []string          `json:"warnings,omitempty"`    // ensmock limits the request broke but was accepted with
-	ResultCodes []int             `json:"resultCodes,omitempty"` // PushApplicationData, per data file
+	ResultCodes []int             `json:"resultCodes,omitempty"` // PushApplicationData, per data file (the first 1000)
 	// Response is the body of a successful answer (JSON or XML, as sent), cut
 	// at 4 KiB. Refusals are described by HTTPStatus, ErrorCode and Detail.
 	Response string   `json:"response,omitempty"`
@@ -249,6 +250,9 @@ func (e *Entry) settle() {
 		e.Warnings = ws
 	}
 	e.Response = clip(e.Response, maxBodyBytes+64) // SetResponse cut it already, with its marker
+	if len(e.ResultCodes) > maxResultCodes {
+		e.ResultCodes = append([]int(nil), e.ResultCodes[:maxResultCodes]...) // a copy: let the rest go
+	}
 	if e.Params != nil && !e.lazy && len(e.Params) > maxParams+1 {
 		e.Params = RecordParams(valuesOf(e.Params))
 	}

@@ -230,3 +230,26 @@ func TestJournalFilterAndCount(t *testing.T) {
 		}
 	}
 }
+
+// The costliest entry a request can make stays within the documented ~53 KiB
+// (and under MinJournalBytes, so a journal always holds the latest entry).
+func TestWorstCaseEntryCost(t *testing.T) {
+	p := url.Values{}
+	for i := range 100 {
+		p.Set(fmt.Sprint("P", strings.Repeat("k", 300), i), strings.Repeat("v", 8192))
+	}
+	long := strings.Repeat("x", 1<<16)
+	ws := make([]string, 100)
+	for i := range ws {
+		ws[i] = long[:2048]
+	}
+	e := Entry{Action: long, Method: long, RequestID: long, Account: long, AccessKeyID: long, ErrorCode: long, Detail: long, Warnings: ws,
+		ResultCodes: make([]int, 20000)}
+	e.SetRawParams(p, long, []byte(long))
+	e.SetResponse([]byte(long))
+	j := NewJournal(1)
+	j.Record(e)
+	if c := j.Bytes(); c > 53<<10 || c > MinJournalBytes || len(j.List(Filter{})[0].ResultCodes) != maxResultCodes {
+		t.Fatalf("worst-case entry costs %d bytes", c)
+	}
+}

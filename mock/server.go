@@ -226,8 +226,16 @@ func newServer(opts Options) (*Server, error) {
 			delete(s.actions, a) // an alternate spec may drop an operation: then the mock does not answer it
 		}
 	}
+	accounts := map[string]bool{}
+	for _, c := range s.auth.creds {
+		accounts[c.Account] = true
+	}
+	if opts.AuthOff {
+		accounts[DefaultAccount] = true
+	}
 	s.control = control.New(control.Config{Engine: eng, Clock: opts.Clock, Faults: fs, Journal: s.journal,
-		ResolveKey: s.resolveKey, Token: opts.ControlToken})
+		ResolveKey: s.resolveKey, KnownAccount: func(a string) bool { return accounts[a] }, Token: opts.ControlToken,
+		Hosts: []string{opts.Host, opts.AdvertiseHost}})
 	mux := http.NewServeMux()
 	if opts.ControlSeparate {
 		mux.HandleFunc("/_ensmock/health", s.control.Health)
@@ -297,6 +305,11 @@ func (s *Server) Faults() *faults.Set { return s.faults }
 
 // Journal is the request journal (the control plane's /_ensmock/requests).
 func (s *Server) Journal() *control.Journal { return s.journal }
+
+// CountRequests is the number of requests in the journal that match f
+// (WireMock-style verification: "was it called, with these parameters?"); the
+// journal keeps the latest requests only (see docs/control-plane.md).
+func (s *Server) CountRequests(f control.Filter) int { return s.journal.Count(f) }
 
 // ControlHandler is the control plane alone (paths under /_ensmock/), to serve
 // on a listener of its own when Options.ControlSeparate is set.
@@ -422,6 +435,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ent.HTTPStatus = http.StatusOK
+	ent.SetResponse(buf.Bytes()) // a copy, cut at 4 KiB: buf is recycled
 	wire.WriteSuccess(w, req.RequestID, req.Format, buf.Bytes())
 }
 

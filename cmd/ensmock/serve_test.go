@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,7 +19,11 @@ import (
 
 // serveOptions parses serve flags (and ENSMOCK_* variables) as `ensmock serve` does.
 func serveOptions(args ...string) (mock.Options, error) {
-	_, opts, err := parseServeArgs(args, io.Discard)
+	var stderr bytes.Buffer
+	_, _, opts, err := parseServeArgs(args, io.Discard, &stderr)
+	if errors.Is(err, errReported) {
+		err = errors.New(stderr.String())
+	}
 	return opts, err
 }
 

@@ -4,9 +4,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"slices"
@@ -55,11 +57,40 @@ type PushResult struct {
 
 // Blob is a data file's content as fetched from its url (fetch source mode).
 type Blob struct {
-	Data []byte
-	MD5  string // hex md5 of Data
+	Data []byte // the content, when Open is nil
+	// Open, when set, reads the content (kept outside memory) of Size bytes.
+	Open func() (io.ReadCloser, error)
+	Size int64
+	MD5  string // hex md5 of the content
 	// Fail, when set, says why the content is unusable (HTTP error, size or md5
 	// mismatch, wrong archive type, timeout): every replica of it fails with it.
 	Fail string
+}
+
+// Len is the size of the content.
+func (b *Blob) Len() int64 {
+	if b.Open != nil {
+		return b.Size
+	}
+	return int64(len(b.Data))
+}
+
+// Reader reads the content.
+func (b *Blob) Reader() (io.ReadCloser, error) {
+	if b.Open != nil {
+		return b.Open()
+	}
+	return io.NopCloser(bytes.NewReader(b.Data)), nil
+}
+
+type fetchBudgetKey struct{}
+
+// FetchBudget is the number of bytes a Fetcher may download for the data file
+// of this call: what is left of the account's MaxFetchedBytesPerAccount, which
+// the engine reserves before the download starts.
+func FetchBudget(ctx context.Context) (int64, bool) {
+	n, ok := ctx.Value(fetchBudgetKey{}).(int64)
+	return n, ok
 }
 
 // Fetcher downloads a data file's source (fetch mode). An error means the source
@@ -106,6 +137,9 @@ type Config struct {
 	MaxAppsPerAccount  int // applications; default 10,000
 	// MaxFetchedBytesPerAccount bounds the content fetch mode keeps; default 1 GiB.
 	MaxFetchedBytesPerAccount int64
+	// MaxFetchBytes is what a download of unknown size reserves of that budget
+	// (the Fetcher's cap of one source); default 64 MiB.
+	MaxFetchBytes int64
 	Hooks                     Hooks
 	Fetcher                   Fetcher // nil: simulate mode (size and md5 taken on trust)
 }
@@ -139,6 +173,7 @@ type account struct {
 	apps      map[string]*app
 	files     int   // data files in all apps
 	blobBytes int64 // content kept by fetch mode, in all apps
+	reserved  int64 // bytes reserved by downloads in progress
 }
 
 type app struct {
@@ -259,6 +294,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.MaxFetchedBytesPerAccount <= 0 {
 		cfg.MaxFetchedBytesPerAccount = 1 << 30
 	}
+	if cfg.MaxFetchBytes <= 0 {
+		cfg.MaxFetchBytes = 64 << 20
+	}
 	ix, err := compile(cfg.Topology)
 	if err != nil {
 		return nil, err
@@ -341,27 +379,48 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 	// that will need a start and have no content yet. Once per (name, version).
 	var blobs map[fileKey]*Blob
 	var fetchErr map[fileKey]error
+	var overBudget map[fileKey]bool
 	if e.cfg.Fetcher != nil && len(targets) > 0 {
 		var need []DataFile
+		var reserve []int64
+		var total int64
 		a.mu.Lock()
 		p, err := e.appLocked(a, appID, false)
 		now := e.cfg.Clock.Now().UnixNano()
+		blobs, fetchErr, overBudget = map[fileKey]*Blob{}, map[fileKey]error{}, map[fileKey]bool{}
 		for _, f := range files {
 			var rec *file
 			if p != nil {
 				rec = p.files[fileKey{f.Name, f.Version}]
 			}
 			if rec == nil || (rec.blob == nil && len(e.missing(rec, targets, now)) > 0) {
-				need = append(need, f)
+				// Reserve the account's budget before downloading: the declared
+				// size, else a source's cap, else what is left.
+				left := e.cfg.MaxFetchedBytesPerAccount - a.blobBytes - a.reserved - total
+				r := e.cfg.MaxFetchBytes
+				if f.Size > 0 {
+					r = f.Size
+				}
+				if f.Size > left || left <= 0 {
+					overBudget[fileKey{f.Name, f.Version}] = true
+					continue
+				}
+				r = min(r, left)
+				need, reserve, total = append(need, f), append(reserve, r), total+r
 			}
 		}
+		a.reserved += total
 		a.mu.Unlock()
+		defer func() {
+			a.mu.Lock()
+			a.reserved -= total
+			a.mu.Unlock()
+		}()
 		if err != nil {
 			return nil, err
 		}
-		blobs, fetchErr = map[fileKey]*Blob{}, map[fileKey]error{}
-		for _, f := range need {
-			b, err := e.cfg.Fetcher.Fetch(ctx, f)
+		for i, f := range need {
+			b, err := e.cfg.Fetcher.Fetch(context.WithValue(ctx, fetchBudgetKey{}, reserve[i]), f)
 			if err != nil {
 				fetchErr[fileKey{f.Name, f.Version}] = err
 				continue
@@ -412,7 +471,7 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 			res.Code, res.Descrip = CodeFailed, "data source unreachable: "+err.Error()
 			continue
 		}
-		if b := blobs[k]; b != nil && (rec == nil || rec.blob == nil) && a.blobBytes+int64(len(b.Data)) > e.cfg.MaxFetchedBytesPerAccount {
+		if b := blobs[k]; overBudget[k] || (b != nil && (rec == nil || rec.blob == nil) && a.blobBytes+b.Len() > e.cfg.MaxFetchedBytesPerAccount) {
 			res.Code, res.Descrip = CodeFailed, "the account's fetched data would exceed "+strconv.FormatInt(e.cfg.MaxFetchedBytesPerAccount, 10)+" bytes"
 			continue
 		}
@@ -435,7 +494,7 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 		}
 		if rec.blob == nil && blobs[k] != nil {
 			rec.blob = blobs[k]
-			a.blobBytes += int64(len(rec.blob.Data))
+			a.blobBytes += rec.blob.Len()
 		}
 		rec.attempts++
 		e.start(rec, pc, now)
@@ -497,7 +556,7 @@ func (e *Engine) servers(ix []int) []Server {
 func (e *Engine) start(rec *file, pc PushContext, now int64) {
 	size := rec.Size
 	if rec.blob != nil {
-		size = int64(len(rec.blob.Data))
+		size = rec.blob.Len()
 	}
 	if rec.replicas == nil {
 		rec.replicas = make([]replica, 0, len(pc.Targets))

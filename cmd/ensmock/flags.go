@@ -36,14 +36,14 @@ func envVar(flagName string) string {
 
 // command is a flag set bound to the environment.
 type command struct {
-	fs      *flag.FlagSet
-	name    string            // "serve", "conform", ...
-	synopsis string           // first line of -h
-	about   string            // what the command does, for -h
-	env     map[string]string // flag name → variable; default envVar(name)
-	fromEnv map[string]bool   // flags whose value came from the environment
-	stdout  io.Writer
-	stderr  io.Writer
+	fs       *flag.FlagSet
+	name     string            // "serve", "conform", ...
+	synopsis string            // first line of -h
+	about    string            // what the command does, for -h
+	env      map[string]string // flag name → variable; default envVar(name)
+	fromEnv  map[string]bool   // flags whose value came from the environment
+	stdout   io.Writer
+	stderr   io.Writer
 }
 
 func newCommand(name, synopsis, about string, stdout, stderr io.Writer) *command {

@@ -46,12 +46,12 @@ const (
 
 type serveFlags struct {
 	addr, advertise, auth, credentials, apps, clockMode, topology, logLevel, logFormat string
-	scenario, source, controlToken, controlAddr, downloadKey, timestampClock          string
-	speed                                                                             float64
-	seed                                                                              uint64
-	baseLatency, grace                                                                time.Duration
-	bandwidth, fetchMaxBytes, journalSize, maxConns                                   int64
-	fetchAllowLinkLocal                                                               bool
+	scenario, source, controlToken, controlAddr, downloadKey, timestampClock           string
+	speed                                                                              float64
+	seed                                                                               uint64
+	baseLatency, grace                                                                 time.Duration
+	bandwidth, fetchMaxBytes, journalSize, maxConns                                    int64
+	fetchAllowLinkLocal                                                                bool
 }
 
 func serveCommand(f *serveFlags, stdout, stderr io.Writer) *command {

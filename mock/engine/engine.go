@@ -140,8 +140,8 @@ type Config struct {
 	// MaxFetchBytes is what a download of unknown size reserves of that budget
 	// (the Fetcher's cap of one source); default 64 MiB.
 	MaxFetchBytes int64
-	Hooks                     Hooks
-	Fetcher                   Fetcher // nil: simulate mode (size and md5 taken on trust)
+	Hooks         Hooks
+	Fetcher       Fetcher // nil: simulate mode (size and md5 taken on trust)
 }
 
 // ParamError is a bad request parameter found by the engine (e.g. duplicates in Data).

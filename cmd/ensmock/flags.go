@@ -95,12 +95,9 @@ func (c *command) usage(w io.Writer) {
 // errHelp: -h was asked for and the usage printed (exit 0).
 var errHelp = errors.New("help")
 
-// errReported: the error has been printed already (exit 2).
-var errReported = errors.New("reported")
-
 // parse applies the environment, then the command line. It returns errHelp
-// after printing the usage for -h, errReported after the flag package printed a
-// bad flag, or an error naming the variable whose value is bad.
+// after printing the usage for -h, or an error naming the flag or the variable
+// whose value is bad.
 func (c *command) parse(args []string) error {
 	if err := c.applyEnv(); err != nil {
 		return err
@@ -139,12 +136,16 @@ func (c *command) applyEnv() error {
 func (c *command) parseArgs(args []string) error {
 	if wantsHelp(args) {
 		c.fs.SetOutput(c.stdout)
+	} else {
+		c.fs.SetOutput(io.Discard) // the error is reported below, without the whole usage
 	}
 	if err := c.fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
 		}
-		return errReported
+		msg := strings.Replace(err.Error(), "defined: -", "defined: --", 1)
+		msg = strings.Replace(msg, "for flag -", "for flag --", 1)
+		return fmt.Errorf("%s (ensmock %s -h lists every flag)", msg, c.name)
 	}
 	if c.fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (every setting is a --flag; ensmock %s -h lists them)", c.fs.Arg(0), c.name)
@@ -173,8 +174,6 @@ func (c *command) exit(err error) (code int, ok bool) {
 		return 0, true
 	case errors.Is(err, errHelp):
 		return 0, false
-	case errors.Is(err, errReported):
-		return exitConfig, false
 	}
 	fmt.Fprintf(c.stderr, "ensmock %s: %v\n", c.name, err)
 	return exitConfig, false

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,11 +18,7 @@ import (
 
 // serveOptions parses serve flags (and ENSMOCK_* variables) as `ensmock serve` does.
 func serveOptions(args ...string) (mock.Options, error) {
-	var stderr bytes.Buffer
-	_, _, opts, err := parseServeArgs(args, io.Discard, &stderr)
-	if errors.Is(err, errReported) {
-		err = errors.New(stderr.String())
-	}
+	_, _, opts, err := parseServeArgs(args, io.Discard, io.Discard)
 	return opts, err
 }
 

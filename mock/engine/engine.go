@@ -93,6 +93,11 @@ func FetchBudget(ctx context.Context) (int64, bool) {
 	return n, ok
 }
 
+// WithFetchBudget returns ctx carrying a FetchBudget of n bytes.
+func WithFetchBudget(ctx context.Context, n int64) context.Context {
+	return context.WithValue(ctx, fetchBudgetKey{}, n)
+}
+
 // Fetcher downloads a data file's source (fetch mode). An error means the source
 // could not be reached at all: the push answers ResultCode 300.
 type Fetcher interface {
@@ -420,7 +425,7 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 			return nil, err
 		}
 		for i, f := range need {
-			b, err := e.cfg.Fetcher.Fetch(context.WithValue(ctx, fetchBudgetKey{}, reserve[i]), f)
+			b, err := e.cfg.Fetcher.Fetch(WithFetchBudget(ctx, reserve[i]), f)
 			if err != nil {
 				fetchErr[fileKey{f.Name, f.Version}] = err
 				continue

@@ -66,6 +66,7 @@ type Fetcher struct {
 	dir       string
 	ownDir    bool
 	group     singleflight.Group
+	joined    func() // tests: called when a caller waits for a download
 
 	mu   sync.Mutex
 	deny []netip.AddrPort // the mock's own listeners
@@ -247,6 +248,9 @@ func (f *Fetcher) Fetch(ctx context.Context, df engine.DataFile) (*engine.Blob, 
 	ch := f.group.DoChan(key, func() (any, error) {
 		return f.download(context.WithoutCancel(ctx), u, df, limit, max)
 	})
+	if f.joined != nil {
+		f.joined()
+	}
 	select {
 	case res := <-ch:
 		if res.Err != nil {

@@ -231,3 +231,26 @@ func TestSlowFetchOutlivesTheWriteTimeout(t *testing.T) {
 		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
 }
+
+// TestFetchRefusesTheMocksOwnListener: in fetch mode a data file whose url is
+// the mock itself (its control plane, say) is refused (ResultCode 300), so an
+// API-only key cannot read the state through a download link.
+func TestFetchRefusesTheMocksOwnListener(t *testing.T) {
+	srv, err := NewServer(Options{AuthOff: true, Source: SourceFetch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	q := url.Values{"Action": {"PushApplicationData"}, "Version": {"2017-11-10"}, "Format": {"JSON"}, "AccessKeyId": {"testid"}, "AppId": {"a"},
+		"Data": {fmt.Sprintf(`[{"name":"n","version":"1","url":"%s/_ensmock/state"}]`, srv.URL())}}
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(srv.URL() + "/?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(b, []byte(`"ResultCode":300`)) || !bytes.Contains(b, []byte("the mock's own listener")) {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+}

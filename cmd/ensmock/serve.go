@@ -267,14 +267,20 @@ func listenAndServe(ctx context.Context, force <-chan struct{}, f serveFlags, op
 	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
+		srv.Close()
 		return &configError{fmt.Errorf("--addr: %w", err)}
 	}
 	var cln net.Listener
 	if f.controlAddr != "" {
 		if cln, err = net.Listen("tcp", f.controlAddr); err != nil {
 			ln.Close()
+			srv.Close()
 			return &configError{fmt.Errorf("--control-addr: %w", err)}
 		}
+	}
+	srv.AddListener(ln.Addr()) // fetch mode refuses sources on the mock's own listeners
+	if cln != nil {
+		srv.AddListener(cln.Addr())
 	}
 	hs := mock.NewHTTPServer(srv.HTTPHandler())
 	servers := []*http.Server{hs}

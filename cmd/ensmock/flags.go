@@ -186,8 +186,8 @@ func (c *command) exit(err error) (code int, ok bool) {
 var commandVariables = map[string]func() []string{}
 
 // otherVariables are ENSMOCK_* variables read by something other than a
-// command's flags (the container tests and make docker-test).
-var otherVariables = []string{"ENSMOCK_IMAGE", "ENSMOCK_REQUIRE_DOCKER"}
+// command's flags (the container tests, scripts/dockerd.sh).
+var otherVariables = []string{"ENSMOCK_IMAGE", "ENSMOCK_REQUIRE_DOCKER", "ENSMOCK_DOCKERD_DIR", "ENSMOCK_DOCKERD_TIMEOUT"}
 
 func knownVariables() map[string]bool {
 	known := map[string]bool{}

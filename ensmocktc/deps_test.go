@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -13,6 +14,9 @@ import (
 
 	"github.com/ensmock/ensmock/ensmocktc"
 )
+
+// testClient is the tests' HTTP client: a regression fails in seconds, not hangs.
+var testClient = &http.Client{Timeout: 30 * time.Second}
 
 // TestDoesNotCompileTheMock: container users do not compile the mock (its
 // engine, kin-openapi, ...): ensmocktc does not import package mock.

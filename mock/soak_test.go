@@ -75,7 +75,7 @@ func TestSoak(t *testing.T) {
 		for w := range clients {
 			wg.Go(func() {
 				c := &signedClient{base: srv.URL(), id: "testid", secret: "testsecret", now: time.Now().UTC(), nonce: &nonce,
-					http: &http.Client{Transport: tr}, debugPrefix: "soak"}
+					http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, debugPrefix: "soak"}
 				for i := w; !until(i) && !t.Failed(); i += clients {
 					mix(c, i)
 					total.Add(1)
@@ -93,7 +93,7 @@ func TestSoak(t *testing.T) {
 	}
 
 	first := &signedClient{base: srv.URL(), id: "testid", secret: "testsecret", now: time.Now().UTC(), nonce: &nonce,
-		http: &http.Client{Transport: tr}, debugPrefix: "soak"}
+		http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, debugPrefix: "soak"}
 	if status, body, err := first.call(url.Values{"Action": {"PushApplicationData"}, "AppId": {"soak"}, "Data": {data("repeat")}}); err != nil || status != 200 {
 		t.Fatalf("first push: %d %v %s", status, err, body)
 	}

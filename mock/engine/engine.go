@@ -179,6 +179,19 @@ type account struct {
 	files     int   // data files in all apps
 	blobBytes int64 // content kept by fetch mode, in all apps
 	reserved  int64 // bytes reserved by downloads in progress
+	// fetching: the reservation of each data file being downloaded; pushes of
+	// it that race share it (and the download), rather than each reserving.
+	fetching map[appFileKey]*reservation
+}
+
+type appFileKey struct {
+	app string
+	fileKey
+}
+
+type reservation struct {
+	bytes int64
+	users int
 }
 
 type app struct {
@@ -388,37 +401,56 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 	if e.cfg.Fetcher != nil && len(targets) > 0 {
 		var need []DataFile
 		var reserve []int64
-		var total int64
+		var held []appFileKey
 		a.mu.Lock()
 		p, err := e.appLocked(a, appID, false)
 		now := e.cfg.Clock.Now().UnixNano()
 		blobs, fetchErr, overBudget = map[fileKey]*Blob{}, map[fileKey]error{}, map[fileKey]bool{}
 		for _, f := range files {
 			var rec *file
+			k := fileKey{f.Name, f.Version}
 			if p != nil {
-				rec = p.files[fileKey{f.Name, f.Version}]
+				rec = p.files[k]
 			}
-			if rec == nil || (rec.blob == nil && len(e.missing(rec, targets, now)) > 0) {
-				// Reserve the account's budget before downloading: the declared
-				// size, else a source's cap, else what is left.
-				left := e.cfg.MaxFetchedBytesPerAccount - a.blobBytes - a.reserved - total
-				r := e.cfg.MaxFetchBytes
-				if f.Size > 0 {
-					r = f.Size
-				}
-				if f.Size > left || left <= 0 {
-					overBudget[fileKey{f.Name, f.Version}] = true
-					continue
-				}
-				r = min(r, left)
-				need, reserve, total = append(need, f), append(reserve, r), total+r
+			if rec != nil && (rec.blob != nil || len(e.missing(rec, targets, now)) == 0) {
+				continue
 			}
+			ak := appFileKey{appID, k}
+			if r := a.fetching[ak]; r != nil { // a racing push downloads it: share
+				r.users++
+				need, reserve, held = append(need, f), append(reserve, r.bytes), append(held, ak)
+				continue
+			}
+			// Reserve the account's budget before downloading: the declared
+			// size, else a source's cap, never more than what is left.
+			left := e.cfg.MaxFetchedBytesPerAccount - a.blobBytes - a.reserved
+			r := e.cfg.MaxFetchBytes
+			if f.Size > 0 {
+				r = f.Size
+			}
+			if f.Size > left || left <= 0 {
+				overBudget[k] = true
+				continue
+			}
+			r = min(r, left)
+			if a.fetching == nil {
+				a.fetching = map[appFileKey]*reservation{}
+			}
+			a.fetching[ak] = &reservation{bytes: r, users: 1}
+			a.reserved += r
+			need, reserve, held = append(need, f), append(reserve, r), append(held, ak)
 		}
-		a.reserved += total
 		a.mu.Unlock()
 		defer func() {
 			a.mu.Lock()
-			a.reserved -= total
+			for _, ak := range held {
+				if r := a.fetching[ak]; r != nil {
+					if r.users--; r.users == 0 {
+						a.reserved -= r.bytes
+						delete(a.fetching, ak)
+					}
+				}
+			}
 			a.mu.Unlock()
 		}()
 		if err != nil {

@@ -79,3 +79,40 @@ func TestFetchReservesTheAccountBudgetFirst(t *testing.T) {
 		t.Fatalf("%+v", rs)
 	}
 }
+
+// TestRacingPushesShareTheReservation: pushes of one data file that race
+// while it downloads share its reservation (and, in the fetcher, its
+// download): a second push of a 70-byte file in a 100-byte budget is not
+// refused for want of budget.
+func TestRacingPushesShareTheReservation(t *testing.T) {
+	ff := &budgetFetcher{budgets: map[string]int64{}, hold: make(chan struct{}), started: make(chan struct{}, 2)}
+	e, _ := newEngine(t, func(c *Config) { c.Fetcher = ff; c.MaxFetchedBytesPerAccount = 100 })
+	results := make(chan []PushResult, 2)
+	pushOne := func() {
+		rs, _ := e.Push(context.Background(), "acct", "app", []DataFile{dataFile("same", 70)}, nil)
+		results <- rs
+	}
+	go pushOne()
+	<-ff.started
+	go pushOne()
+	select {
+	case <-ff.started: // the second push downloads too (the fetcher shares it)
+	case rs := <-results:
+		t.Fatalf("the racing push did not wait for the download: %+v", rs)
+	}
+	close(ff.hold)
+	codes := map[int]int{}
+	for range 2 {
+		rs := <-results
+		codes[rs[0].Code]++
+	}
+	if codes[CodeStarted] != 1 || codes[CodePushing] != 1 {
+		t.Fatalf("codes %v, want one 0 and one 200", codes)
+	}
+	a := e.account("acct", false)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.reserved != 0 || len(a.fetching) != 0 || a.blobBytes != 70 {
+		t.Fatalf("reserved %d fetching %v kept %d", a.reserved, a.fetching, a.blobBytes)
+	}
+}

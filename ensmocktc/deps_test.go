@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +19,10 @@ var testClient = &http.Client{Timeout: 30 * time.Second}
 // TestDoesNotCompileTheMock: container users do not compile the mock (its
 // engine, kin-openapi, ...): ensmocktc does not import package mock.
 func TestDoesNotCompileTheMock(t *testing.T) {
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to list the dependencies: %v", err)
+	}
 	out, err := exec.Command(goTool, "list", "-deps", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)

@@ -27,7 +27,6 @@ type served struct {
 	done         chan int
 	mu           sync.Mutex
 	log          strings.Builder
-	stopped      chan struct{}
 }
 
 func startServe(t *testing.T, latency string, args ...string) *served {

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
@@ -139,8 +140,7 @@ func imagePresent(ctx context.Context, img string) error {
 	}
 	defer cli.Close()
 	if _, err := cli.ImageInspect(ctx, img); err != nil {
-		var nf interface{ NotFound() }
-		if errors.As(err, &nf) {
+		if cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("ensmocktc: image %s is not on the Docker engine (run `make image` to build it; ensmocktc never pulls): %w", img, ErrImageNotFound)
 		}
 		return fmt.Errorf("ensmocktc: inspect image %s: %w", img, err)

@@ -254,3 +254,25 @@ func TestFetchRefusesTheMocksOwnListener(t *testing.T) {
 		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
 }
+
+// TestDownloadKeyKeepsLinksAcrossRestarts: with Options.DownloadKey fixed, a
+// link handed out before a restart still works once the data file is pushed
+// again; with the default random key it does not.
+func TestDownloadKeyKeepsLinksAcrossRestarts(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	restart := func(k []byte) *fx {
+		f := newFx(t, func(o *Options) { o.DownloadKey = k })
+		if code, why := f.pushCode(item("kept", "http://127.0.0.1/kept", 10, "", ""), ""); code != 0 {
+			t.Fatal(code, why)
+		}
+		f.advance("1m")
+		return f
+	}
+	link := restart(key).downloadLink("kept")
+	if status, body, _ := restart(key).get(link); status != 200 || len(body) != 10 {
+		t.Fatalf("after a restart with the same key: %d %q", status, body)
+	}
+	if status, _, _ := restart(nil).get(link); status != http.StatusForbidden {
+		t.Fatalf("after a restart with a random key: %d, want 403", status)
+	}
+}

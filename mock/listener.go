@@ -1,23 +1,27 @@
 package mock
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // LimitListener caps the connections hs serves from ln at max (default
-// DefaultMaxConnections) and sets hs.ConnState to track them.
+// DefaultMaxConnections). It sets hs.ConnState, hs.ConnContext and wraps
+// hs.Handler to track them (earlier hooks still run): call it before Serve.
 //
 // Unlike golang.org/x/net/netutil.LimitListener, which stops accepting at the
 // cap (so every new connection, a health probe's too, waits in the kernel's
 // backlog behind the ones that hold the slots), it always accepts: at the cap it
-// closes the connection that has been idle longest (a keep-alive connection
-// between requests, or one that has sent nothing yet), and only when every
-// connection is busy with a request does it close the new one. A flood of idle
-// connections therefore cannot starve /_ensmock/health, and the number of
-// open descriptors stays at most max+1.
+// closes the connection that has waited longest without a request in a handler
+// (one that has sent nothing yet, is between keep-alive requests, or is still
+// trickling its headers in), and only when every connection has a request in a
+// handler does it close the new one. A flood of idle or slow-header connections
+// therefore cannot starve /_ensmock/health, and the number of open
+// descriptors stays at most max+1.
 func LimitListener(ln net.Listener, hs *http.Server, max int) net.Listener {
 	if max <= 0 {
 		max = DefaultMaxConnections
@@ -30,8 +34,28 @@ func LimitListener(ln net.Listener, hs *http.Server, max int) net.Listener {
 			prev(c, st)
 		}
 	}
+	prevCtx := hs.ConnContext
+	hs.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if prevCtx != nil {
+			ctx = prevCtx(ctx, c)
+		}
+		return context.WithValue(ctx, connKey{}, c)
+	}
+	h := hs.Handler
+	if h == nil {
+		h = http.DefaultServeMux
+	}
+	hs.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tc, ok := r.Context().Value(connKey{}).(*trackedConn); ok && tc.l == l {
+			tc.busy.Add(1)
+			defer tc.busy.Add(-1)
+		}
+		h.ServeHTTP(w, r)
+	})
 	return l
 }
+
+type connKey struct{}
 
 type limitListener struct {
 	net.Listener
@@ -41,13 +65,12 @@ type limitListener struct {
 }
 
 type connInfo struct {
-	state http.ConnState
+	conn  *trackedConn
 	since time.Time // of the last state change
 }
 
-// idle reports whether the connection holds no request: new (nothing read
-// yet) or idle between keep-alive requests.
-func (i *connInfo) idle() bool { return i.state == http.StateNew || i.state == http.StateIdle }
+// idle reports whether the connection has no request in a handler.
+func (i *connInfo) idle() bool { return i.conn.busy.Load() == 0 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
 	for {
@@ -74,7 +97,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			evict = victim
 		}
 		tc := &trackedConn{Conn: c, l: l}
-		l.conns[tc] = &connInfo{state: http.StateNew, since: time.Now()}
+		l.conns[tc] = &connInfo{conn: tc, since: time.Now()}
 		l.mu.Unlock()
 		if evict != nil {
 			evict.Close() // outside the lock: Close takes it
@@ -95,7 +118,7 @@ func (l *limitListener) state(c net.Conn, st http.ConnState) {
 	case http.StateClosed, http.StateHijacked:
 		delete(l.conns, c)
 	default:
-		info.state, info.since = st, time.Now()
+		info.since = time.Now()
 	}
 }
 
@@ -110,6 +133,7 @@ type trackedConn struct {
 	net.Conn
 	l    *limitListener
 	once sync.Once
+	busy atomic.Int32 // requests of this connection inside the handler
 }
 
 func (c *trackedConn) Close() error {

@@ -77,8 +77,8 @@ func serveOn(t *testing.T, h http.Handler, write time.Duration, max int) (string
 	return "http://" + ln.Addr().String(), ll
 }
 
-// TestHealthAnswersUnderAConnectionFlood: with a cap of 8, 300 idle
-// connections (connected, nothing sent) neither starve /_ensmock/health nor
+// TestHealthAnswersUnderAConnectionFlood: with a cap of 8, 300 connections
+// that send nothing or half their headers neither starve /_ensmock/health nor
 // open more than the cap.
 func TestHealthAnswersUnderAConnectionFlood(t *testing.T) {
 	testConnectionFlood(t, 8, 300)
@@ -97,12 +97,15 @@ func testConnectionFlood(t *testing.T, max, flood int) {
 			c.Close()
 		}
 	}()
-	for range flood {
+	for i := range flood {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatalf("dial %d: %v", len(conns), err)
 		}
 		conns = append(conns, c)
+		if i%2 == 1 { // every other one trickles its headers in (slowloris) and never finishes them
+			_, _ = io.WriteString(c, "GET /_ensmock/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+		}
 	}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for i := range 5 {

@@ -131,10 +131,16 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Ensmock-Servers", strconv.Itoa(len(servers)))
 	if blob != nil {
 		h.Set("X-Ensmock-Content", "fetched")
-		h.Set("Content-Length", strconv.Itoa(len(blob.Data)))
+		content, err := blob.Reader()
+		if err != nil {
+			http.Error(w, "ensmock: the fetched content is gone: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer content.Close()
+		h.Set("Content-Length", strconv.FormatInt(blob.Len(), 10))
 		h.Set("Content-MD5-Hex", blob.MD5)
 		if r.Method == http.MethodGet {
-			_, _ = w.Write(blob.Data)
+			_, _ = io.Copy(w, content)
 		}
 		return
 	}

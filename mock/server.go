@@ -79,8 +79,14 @@ type Options struct {
 	Source string
 	// FetchMaxBytes caps one downloaded source in fetch mode (default 64 MiB).
 	FetchMaxBytes int64
-	// FetchClient downloads sources in fetch mode; default a plain client.
+	// FetchClient downloads sources in fetch mode; default a client whose
+	// dialer refuses the mock's own listeners and (unless FetchAllowLinkLocal)
+	// link-local and cloud metadata addresses. A client given here is used as
+	// it is: those checks are then its business.
 	FetchClient *http.Client
+	// FetchAllowLinkLocal lets fetch mode download from link-local and cloud
+	// metadata addresses (169.254.0.0/16, fe80::/10, 100.100.100.200, ...).
+	FetchAllowLinkLocal bool
 
 	// Faults are the fault rules in force at start (e.g. a --scenario file);
 	// more come and go through the control plane.
@@ -91,6 +97,12 @@ type Options struct {
 	// ControlToken, when set, is required as "Authorization: Bearer <token>" on
 	// every control-plane endpoint except /_ensmock/health.
 	ControlToken string
+	// DownloadKey signs download links (HMAC-SHA256); default 32 random bytes,
+	// so links die with the process. Fix it to keep links valid across restarts.
+	DownloadKey []byte
+	// MaxConnections caps the open connections of the listener NewServer (and
+	// LimitListener) serves on; default DefaultMaxConnections.
+	MaxConnections int
 	// ControlSeparate keeps the control plane off the API handler (which then
 	// answers only /_ensmock/health there): serve ControlHandler() elsewhere.
 	ControlSeparate bool
@@ -136,6 +148,7 @@ type Server struct {
 	host     string
 	url      string
 	inClient *http.Client
+	fetcher  *fetch.Fetcher
 }
 
 // NewServer builds a mock and, unless opts.NoListener, starts serving on a loopback port.
@@ -144,6 +157,7 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.inClient = HandlerClient(s.handler)
 	if opts.NoListener {
 		s.host, s.url = "127.0.0.1", "http://127.0.0.1"
 		return s, nil
@@ -154,9 +168,12 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(opts.Port)))
 	if err != nil {
+		s.closeStore()
 		return nil, fmt.Errorf("mock: listen: %w", err)
 	}
-	s.ts = &httptest.Server{Listener: ln, Config: NewHTTPServer(s.handler)}
+	s.AddListener(ln.Addr())
+	hs := NewHTTPServer(s.handler)
+	s.ts = &httptest.Server{Listener: LimitListener(ln, hs, opts.MaxConnections), Config: hs}
 	s.ts.Start()
 	s.host = ln.Addr().String()
 	s.url = "http://" + s.host
@@ -181,6 +198,7 @@ func newServer(opts Options) (*Server, error) {
 	if _, err := fs.Add(opts.Faults...); err != nil {
 		return nil, fmt.Errorf("mock: %w", err)
 	}
+	var fetcher *fetch.Fetcher
 	cfg := engine.Config{Clock: opts.Clock, Seed: opts.Seed, BaseLatency: opts.BaseLatency, Bandwidth: opts.Bandwidth,
 		Jitter: opts.Jitter, StrictApps: opts.StrictApps, Hooks: fs.Hooks()}
 	if opts.Topology != nil {
@@ -189,12 +207,22 @@ func newServer(opts Options) (*Server, error) {
 	switch opts.Source {
 	case "", SourceSimulate:
 	case SourceFetch:
-		cfg.Fetcher = fetch.New(fetch.Options{MaxBytes: opts.FetchMaxBytes, Client: opts.FetchClient})
+		f, err := fetch.New(fetch.Options{MaxBytes: opts.FetchMaxBytes, Client: opts.FetchClient, AllowLinkLocal: opts.FetchAllowLinkLocal})
+		if err != nil {
+			return nil, fmt.Errorf("mock: %w", err)
+		}
+		fetcher, cfg.Fetcher = f, f
+		if opts.FetchMaxBytes > 0 {
+			cfg.MaxFetchBytes = opts.FetchMaxBytes
+		}
 	default:
 		return nil, fmt.Errorf("mock: source %q: want %s or %s", opts.Source, SourceSimulate, SourceFetch)
 	}
 	eng, err := engine.New(cfg)
 	if err != nil {
+		if fetcher != nil {
+			fetcher.Close()
+		}
 		return nil, err
 	}
 	creds := opts.Credentials
@@ -202,8 +230,17 @@ func newServer(opts Options) (*Server, error) {
 		creds = DefaultCredentials()
 	}
 	s := &Server{opts: opts, clock: opts.Clock, engine: eng, validator: wire.NewValidator(doc), log: opts.Logger,
-		downloadKey: make([]byte, 32), faults: fs, journal: control.NewJournal(opts.JournalSize)}
-	_, _ = rand.Read(s.downloadKey)
+		downloadKey: opts.DownloadKey, faults: fs, journal: control.NewJournal(opts.JournalSize), fetcher: fetcher}
+	if len(s.downloadKey) == 0 {
+		s.downloadKey = make([]byte, 32)
+		_, _ = rand.Read(s.downloadKey)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.closeStore()
+		}
+	}()
 	var tsNow func() time.Time
 	switch opts.TimestampClock {
 	case "", TimestampWall:
@@ -254,20 +291,52 @@ func newServer(opts Options) (*Server, error) {
 		mux.HandleFunc("/", s.serveAPI)
 	}
 	s.handler = mux
+	ok = true
 	return s, nil
 }
+
+// Timeouts of the servers NewHTTPServer builds. An answer that takes longer
+// than WriteTimeout (an injected latency, a fetch) extends its own deadline
+// first (see extendWriteDeadline), so it is delivered, not cut off.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 30 * time.Second
+	WriteTimeout      = 60 * time.Second
+	IdleTimeout       = 30 * time.Second
+)
+
+// DefaultMaxConnections is the default cap of open connections per listener
+// (Options.MaxConnections, --max-connections): far below the file-descriptor
+// limits of a container, far above what a test suite opens.
+const DefaultMaxConnections = 1000
 
 // NewHTTPServer returns an http.Server with the timeouts ensmock uses, so a slow
 // or stuck client cannot hold a connection forever.
 func NewHTTPServer(h http.Handler) *http.Server {
+	return newHTTPServer(h, WriteTimeout)
+}
+
+func newHTTPServer(h http.Handler, write time.Duration) *http.Server {
 	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		Handler:           deadlines(h, write),
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      write,
+		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    2 << 20,
 	}
+}
+
+// deadlines gives every request a way to push its write deadline back (the
+// server set it to now + write when the request arrived).
+func deadlines(h http.Handler, write time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		ctx := fetch.WithDeadlineExtender(r.Context(), func(d time.Duration) {
+			_ = rc.SetWriteDeadline(time.Now().Add(d + write))
+		})
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // URL is the base URL (http://127.0.0.1:port), without a trailing slash.
@@ -281,12 +350,7 @@ func (s *Server) HTTPHandler() http.Handler { return s.handler }
 
 // HTTPClient returns a client that reaches the mock in-process, with no network:
 // whatever host the request names, the mock's handler answers it.
-func (s *Server) HTTPClient() *http.Client {
-	if s.inClient == nil {
-		s.inClient = HandlerClient(s.handler)
-	}
-	return s.inClient
-}
+func (s *Server) HTTPClient() *http.Client { return s.inClient }
 
 // HandlerClient returns a client whose requests h answers in-process, with no
 // network (for a handler that wraps the mock's, say).
@@ -326,26 +390,46 @@ func (s *Server) resolveKey(keyID string) (string, bool) {
 	return "", false
 }
 
-// Close stops the listener, waiting for in-flight requests.
+// AddListener tells the mock an address it is served on (NewServer's own
+// listener is known already), so that fetch mode refuses sources there: a
+// download link must not read the control plane, say.
+func (s *Server) AddListener(addr net.Addr) {
+	if s.fetcher != nil {
+		s.fetcher.Deny(addr)
+	}
+}
+
+// Close stops the listener, waiting for in-flight requests, and removes the
+// content fetch mode stored.
 func (s *Server) Close() {
 	if s.ts != nil {
 		s.ts.Close()
+	}
+	s.closeStore()
+}
+
+func (s *Server) closeStore() {
+	if s.fetcher != nil {
+		s.fetcher.Close()
 	}
 }
 
 // handlerTransport is an http.RoundTripper that calls a handler directly.
 type handlerTransport struct{ h http.Handler }
 
+// RoundTrip serves a clone of r (a RoundTripper must not change the caller's
+// request) and answers with what the handler wrote.
 func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body == nil {
-		r.Body = http.NoBody
+	in := r.Clone(r.Context())
+	if in.Body == nil {
+		in.Body = http.NoBody
 	}
+	if in.Host == "" {
+		in.Host = in.URL.Host
+	}
+	in.RequestURI = in.URL.RequestURI()
 	rec := httptest.NewRecorder()
-	if r.Host == "" {
-		r.Host = r.URL.Host
-	}
-	r.RequestURI = r.URL.RequestURI()
-	t.h.ServeHTTP(rec, r)
+	t.h.ServeHTTP(rec, in)
 	resp := rec.Result()
 	resp.Request = r
 	return resp, nil
@@ -451,11 +535,14 @@ func recycle(buf *bytes.Buffer) {
 }
 
 // wait holds an answer for an injected latency (the only real delay in the
-// mock), giving up when the client goes away.
+// mock), giving up when the client goes away. It first pushes the write
+// deadline back by d, so an answer held longer than the server's write timeout
+// is still delivered (and the journal's status is what the client saw).
 func wait(r *http.Request, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
+	fetch.ExtendDeadline(r.Context(), d)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

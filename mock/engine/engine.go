@@ -4,9 +4,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"slices"
@@ -55,11 +57,45 @@ type PushResult struct {
 
 // Blob is a data file's content as fetched from its url (fetch source mode).
 type Blob struct {
-	Data []byte
-	MD5  string // hex md5 of Data
+	Data []byte // the content, when Open is nil
+	// Open, when set, reads the content (kept outside memory) of Size bytes.
+	Open func() (io.ReadCloser, error)
+	Size int64
+	MD5  string // hex md5 of the content
 	// Fail, when set, says why the content is unusable (HTTP error, size or md5
 	// mismatch, wrong archive type, timeout): every replica of it fails with it.
 	Fail string
+}
+
+// Len is the size of the content.
+func (b *Blob) Len() int64 {
+	if b.Open != nil {
+		return b.Size
+	}
+	return int64(len(b.Data))
+}
+
+// Reader reads the content.
+func (b *Blob) Reader() (io.ReadCloser, error) {
+	if b.Open != nil {
+		return b.Open()
+	}
+	return io.NopCloser(bytes.NewReader(b.Data)), nil
+}
+
+type fetchBudgetKey struct{}
+
+// FetchBudget is the number of bytes a Fetcher may download for the data file
+// of this call: what is left of the account's MaxFetchedBytesPerAccount, which
+// the engine reserves before the download starts.
+func FetchBudget(ctx context.Context) (int64, bool) {
+	n, ok := ctx.Value(fetchBudgetKey{}).(int64)
+	return n, ok
+}
+
+// WithFetchBudget returns ctx carrying a FetchBudget of n bytes.
+func WithFetchBudget(ctx context.Context, n int64) context.Context {
+	return context.WithValue(ctx, fetchBudgetKey{}, n)
 }
 
 // Fetcher downloads a data file's source (fetch mode). An error means the source
@@ -106,8 +142,11 @@ type Config struct {
 	MaxAppsPerAccount  int // applications; default 10,000
 	// MaxFetchedBytesPerAccount bounds the content fetch mode keeps; default 1 GiB.
 	MaxFetchedBytesPerAccount int64
-	Hooks                     Hooks
-	Fetcher                   Fetcher // nil: simulate mode (size and md5 taken on trust)
+	// MaxFetchBytes is what a download of unknown size reserves of that budget
+	// (the Fetcher's cap of one source); default 64 MiB.
+	MaxFetchBytes int64
+	Hooks         Hooks
+	Fetcher       Fetcher // nil: simulate mode (size and md5 taken on trust)
 }
 
 // ParamError is a bad request parameter found by the engine (e.g. duplicates in Data).
@@ -139,6 +178,20 @@ type account struct {
 	apps      map[string]*app
 	files     int   // data files in all apps
 	blobBytes int64 // content kept by fetch mode, in all apps
+	reserved  int64 // bytes reserved by downloads in progress
+	// fetching: the reservation of each data file being downloaded; pushes of
+	// it that race share it (and the download), rather than each reserving.
+	fetching map[appFileKey]*reservation
+}
+
+type appFileKey struct {
+	app string
+	fileKey
+}
+
+type reservation struct {
+	bytes int64
+	users int
 }
 
 type app struct {
@@ -259,6 +312,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.MaxFetchedBytesPerAccount <= 0 {
 		cfg.MaxFetchedBytesPerAccount = 1 << 30
 	}
+	if cfg.MaxFetchBytes <= 0 {
+		cfg.MaxFetchBytes = 64 << 20
+	}
 	ix, err := compile(cfg.Topology)
 	if err != nil {
 		return nil, err
@@ -341,27 +397,67 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 	// that will need a start and have no content yet. Once per (name, version).
 	var blobs map[fileKey]*Blob
 	var fetchErr map[fileKey]error
+	var overBudget map[fileKey]bool
 	if e.cfg.Fetcher != nil && len(targets) > 0 {
 		var need []DataFile
+		var reserve []int64
+		var held []appFileKey
 		a.mu.Lock()
 		p, err := e.appLocked(a, appID, false)
 		now := e.cfg.Clock.Now().UnixNano()
+		blobs, fetchErr, overBudget = map[fileKey]*Blob{}, map[fileKey]error{}, map[fileKey]bool{}
 		for _, f := range files {
 			var rec *file
+			k := fileKey{f.Name, f.Version}
 			if p != nil {
-				rec = p.files[fileKey{f.Name, f.Version}]
+				rec = p.files[k]
 			}
-			if rec == nil || (rec.blob == nil && len(e.missing(rec, targets, now)) > 0) {
-				need = append(need, f)
+			if rec != nil && (rec.blob != nil || len(e.missing(rec, targets, now)) == 0) {
+				continue
 			}
+			ak := appFileKey{appID, k}
+			if r := a.fetching[ak]; r != nil { // a racing push downloads it: share
+				r.users++
+				need, reserve, held = append(need, f), append(reserve, r.bytes), append(held, ak)
+				continue
+			}
+			// Reserve the account's budget before downloading: the declared
+			// size, else a source's cap, never more than what is left.
+			left := e.cfg.MaxFetchedBytesPerAccount - a.blobBytes - a.reserved
+			r := e.cfg.MaxFetchBytes
+			if f.Size > 0 {
+				r = f.Size
+			}
+			if f.Size > left || left <= 0 {
+				overBudget[k] = true
+				continue
+			}
+			r = min(r, left)
+			if a.fetching == nil {
+				a.fetching = map[appFileKey]*reservation{}
+			}
+			a.fetching[ak] = &reservation{bytes: r, users: 1}
+			a.reserved += r
+			need, reserve, held = append(need, f), append(reserve, r), append(held, ak)
 		}
 		a.mu.Unlock()
+		defer func() {
+			a.mu.Lock()
+			for _, ak := range held {
+				if r := a.fetching[ak]; r != nil {
+					if r.users--; r.users == 0 {
+						a.reserved -= r.bytes
+						delete(a.fetching, ak)
+					}
+				}
+			}
+			a.mu.Unlock()
+		}()
 		if err != nil {
 			return nil, err
 		}
-		blobs, fetchErr = map[fileKey]*Blob{}, map[fileKey]error{}
-		for _, f := range need {
-			b, err := e.cfg.Fetcher.Fetch(ctx, f)
+		for i, f := range need {
+			b, err := e.cfg.Fetcher.Fetch(WithFetchBudget(ctx, reserve[i]), f)
 			if err != nil {
 				fetchErr[fileKey{f.Name, f.Version}] = err
 				continue
@@ -412,7 +508,7 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 			res.Code, res.Descrip = CodeFailed, "data source unreachable: "+err.Error()
 			continue
 		}
-		if b := blobs[k]; b != nil && (rec == nil || rec.blob == nil) && a.blobBytes+int64(len(b.Data)) > e.cfg.MaxFetchedBytesPerAccount {
+		if b := blobs[k]; overBudget[k] || (b != nil && (rec == nil || rec.blob == nil) && a.blobBytes+b.Len() > e.cfg.MaxFetchedBytesPerAccount) {
 			res.Code, res.Descrip = CodeFailed, "the account's fetched data would exceed "+strconv.FormatInt(e.cfg.MaxFetchedBytesPerAccount, 10)+" bytes"
 			continue
 		}
@@ -435,7 +531,7 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 		}
 		if rec.blob == nil && blobs[k] != nil {
 			rec.blob = blobs[k]
-			a.blobBytes += int64(len(rec.blob.Data))
+			a.blobBytes += rec.blob.Len()
 		}
 		rec.attempts++
 		e.start(rec, pc, now)
@@ -497,7 +593,7 @@ func (e *Engine) servers(ix []int) []Server {
 func (e *Engine) start(rec *file, pc PushContext, now int64) {
 	size := rec.Size
 	if rec.blob != nil {
-		size = int64(len(rec.blob.Data))
+		size = rec.blob.Len()
 	}
 	if rec.replicas == nil {
 		rec.replicas = make([]replica, 0, len(pc.Targets))

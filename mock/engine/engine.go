@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -159,7 +160,7 @@ type file struct {
 	attempts uint16
 	pos      int32 // index in app.order
 	blob     *Blob
-	replicas []replica // in server order of first start
+	replicas []replica // sorted by server index (binary search, merge walks)
 	fails    []string  // failure descriptions, referenced by replica.fail
 }
 
@@ -322,18 +323,10 @@ func (e *Engine) RegisterApp(acct, id string) error {
 }
 
 // Push starts pushing files to the file servers selected by st and returns one
-// result per file, in order. A *ParamError or ErrUnknownApp changes no state.
+// result per file, in order. ErrUnknownApp changes no state. A (name, version)
+// listed twice is the same file: its second item answers as a repeated push
+// would (200 while the first item's transfers run).
 func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile, st Strategy) ([]PushResult, error) {
-	if len(files) > 1 {
-		seen := make(map[fileKey]struct{}, len(files))
-		for _, f := range files {
-			k := fileKey{f.Name, f.Version}
-			if _, dup := seen[k]; dup {
-				return nil, &ParamError{"Data", fmt.Sprintf("data file %q version %q is listed twice", f.Name, f.Version)}
-			}
-			seen[k] = struct{}{}
-		}
-	}
 	targets := e.ix.targets(st)
 	a := e.account(acct, true)
 
@@ -446,37 +439,66 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 }
 
 // missing lists the target servers that have no replica of rec or a FAILED one.
+// targets and rec.replicas are both in increasing server order, so one merge
+// walk answers it: linear in their lengths, however many file servers there are.
 func (e *Engine) missing(rec *file, targets []int, now int64) []int {
 	if rec == nil {
 		return targets
 	}
 	var out []int
+	j := 0
 	for _, t := range targets {
-		r := rec.find(t)
-		if r == nil || r.status(now) == StatusFailed {
+		for j < len(rec.replicas) && int(rec.replicas[j].server) < t {
+			j++
+			probe()
+		}
+		probe()
+		if j == len(rec.replicas) || int(rec.replicas[j].server) != t || rec.replicas[j].status(now) == StatusFailed {
 			out = append(out, t)
 		}
 	}
 	return out
 }
 
+// pending counts the target servers whose replica of rec is still PUSHING (a merge walk, as missing).
 func (e *Engine) pending(rec *file, targets []int, now int64) int {
-	n := 0
+	n, j := 0, 0
 	for _, t := range targets {
-		if r := rec.find(t); r != nil && r.status(now) == StatusPushing {
+		for j < len(rec.replicas) && int(rec.replicas[j].server) < t {
+			j++
+			probe()
+		}
+		probe()
+		if j < len(rec.replicas) && int(rec.replicas[j].server) == t && rec.replicas[j].status(now) == StatusPushing {
 			n++
 		}
 	}
 	return n
 }
 
+// find returns rec's replica on server, by binary search (replicas are sorted by server).
 func (f *file) find(server int) *replica {
-	for i := range f.replicas {
-		if int(f.replicas[i].server) == server {
-			return &f.replicas[i]
-		}
+	i, ok := slices.BinarySearchFunc(f.replicas, server, func(r replica, s int) int {
+		probe()
+		return int(r.server) - s
+	})
+	if !ok {
+		return nil
 	}
-	return nil
+	return &f.replicas[i]
+}
+
+// probes counts replica comparisons when countProbes is set (tests assert that
+// push stays linear in the number of file servers).
+var (
+	countProbes bool
+	probes      atomic.Int64
+)
+
+func probe() {
+	if countProbes {
+		probes.Add(1)
+	}
 }
 
 // servers returns the file servers of ix, a list of server indexes in
@@ -494,8 +516,9 @@ func (e *Engine) servers(ix []int) []Server {
 }
 
 // start begins (or restarts) the transfers of rec to pc.Targets at now.
+// pc.Targets are in increasing server order; rec.replicas stay sorted by server.
 func (e *Engine) start(rec *file, pc PushContext, now int64) {
-	size := rec.Size
+	size := min(max(rec.Size, 0), MaxDeclaredSize)
 	if rec.blob != nil {
 		size = int64(len(rec.blob.Data))
 	}
@@ -504,6 +527,7 @@ func (e *Engine) start(rec *file, pc PushContext, now int64) {
 	}
 	var plan ReplicaPlan // one for all replicas: the hook's pointer makes it escape
 	fileHash := jitterHashFile(e.seedHash, rec.Name, rec.Version)
+	have, j := len(rec.replicas), 0 // replicas before this push: the sorted part walked below
 	for _, s := range pc.Targets {
 		plan = ReplicaPlan{Duration: e.transfer(fileHash, rec.attempts, s, size)}
 		if rec.blob != nil && rec.blob.Fail != "" {
@@ -512,16 +536,22 @@ func (e *Engine) start(rec *file, pc PushContext, now int64) {
 		if e.cfg.Hooks != nil {
 			e.cfg.Hooks.Replica(pc, s, &plan)
 		}
-		if plan.Duration < 0 {
-			plan.Duration = 0
-		}
-		if t := time.Duration(rec.Timeout) * time.Second; rec.Timeout > 0 && plan.Duration > t {
-			plan.Fail = fmt.Sprintf("push timed out after %ds: the transfer to %s needs %s", rec.Timeout, s.ID, plan.Duration.Round(time.Millisecond))
-			plan.Duration = t
+		plan.Duration = min(max(plan.Duration, 0), maxTransfer)
+		if rec.Timeout > 0 && rec.Timeout <= maxTimeoutSeconds {
+			if t := time.Duration(rec.Timeout) * time.Second; plan.Duration > t {
+				plan.Fail = fmt.Sprintf("push timed out after %ds: the transfer to %s needs %s", rec.Timeout, s.ID, plan.Duration.Round(time.Millisecond))
+				plan.Duration = t
+			}
 		}
 		r := replica{server: uint16(s.Index), attempt: rec.attempts, start: now, done: now + int64(plan.Duration)}
-		old := rec.find(s.Index)
-		if old != nil {
+		var old *replica
+		for j < have && int(rec.replicas[j].server) < s.Index { // merge walk: both in server order
+			j++
+			probe()
+		}
+		probe()
+		if j < have && int(rec.replicas[j].server) == s.Index {
+			old = &rec.replicas[j]
 			old.fail = 0 // restarted: its old failure no longer counts
 		}
 		r.fail = rec.failIndex(plan.Fail)
@@ -531,18 +561,41 @@ func (e *Engine) start(rec *file, pc PushContext, now int64) {
 			rec.replicas = append(rec.replicas, r)
 		}
 	}
+	if len(rec.replicas) > have && have > 0 && rec.replicas[have-1].server > rec.replicas[have].server {
+		// new servers among old ones: merge the two sorted runs
+		slices.SortFunc(rec.replicas, func(a, b replica) int { return int(a.server) - int(b.server) })
+	}
 }
+
+// MaxDeclaredSize is the largest data file size the engine computes with (1 TiB):
+// a larger declared size counts as this much, so the transfer time cannot overflow.
+// The API refuses (strict) or clamps with a warning (lenient) larger sizes before
+// they get here.
+const MaxDeclaredSize int64 = 1 << 40
+
+// maxTransfer bounds one transfer (about 100 years), so start + duration never
+// overflows whatever a fault rule or a slow bandwidth asks for.
+const maxTransfer = 100 * 365 * 24 * time.Hour
+
+// maxTimeoutSeconds is the largest per-file timeout that limits anything: a
+// longer one cannot be reached within maxTransfer and means no limit.
+const maxTimeoutSeconds = int64(maxTransfer / time.Second)
 
 // transfer is the base latency plus size over bandwidth, with seeded jitter that
 // depends only on (seed, name, version, server, attempt): the same inputs always
 // give the same duration. fileHash is jitterHashFile of the push's file.
 func (e *Engine) transfer(fileHash uint64, attempt uint16, s Server, size int64) time.Duration {
-	d := e.cfg.BaseLatency + time.Duration(float64(size)/float64(e.cfg.Bandwidth)*float64(time.Second))
-	if e.cfg.Jitter == 0 {
-		return d
+	// In float64, clamped before converting: a huge size over a slow bandwidth
+	// must saturate, not wrap around to a short (or negative) time.
+	d := float64(e.cfg.BaseLatency) + float64(size)/float64(e.cfg.Bandwidth)*float64(time.Second)
+	if e.cfg.Jitter != 0 {
+		u := float64(jitterHashServer(fileHash, s.ID, attempt)%2001)/1000 - 1 // [-1, 1]
+		d *= 1 + e.cfg.Jitter*u
 	}
-	u := float64(jitterHashServer(fileHash, s.ID, attempt)%2001)/1000 - 1 // [-1, 1]
-	return time.Duration(float64(d) * (1 + e.cfg.Jitter*u))
+	if d >= float64(maxTransfer) {
+		return maxTransfer
+	}
+	return time.Duration(d)
 }
 
 // DescribeQuery is DescribeDataPushResult's input. Zero fields do not filter.

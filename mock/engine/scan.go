@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -228,6 +229,7 @@ type regionAgg struct {
 func (e *Engine) fileStatus(f *file, regions map[string]bool, now int64) FileStatus {
 	var stack [16]regionAgg
 	aggs := stack[:0]
+	var byRegion map[string]int // beyond len(stack) regions
 	for i := range f.replicas {
 		r := &f.replicas[i]
 		region := e.ix.servers[r.server].Region
@@ -240,14 +242,29 @@ func (e *Engine) fileStatus(f *file, regions map[string]bool, now int64) FileSta
 			upd = r.done
 		}
 		var g *regionAgg
-		for j := range aggs {
-			if aggs[j].region == region {
+		if byRegion != nil {
+			if j, ok := byRegion[region]; ok {
 				g = &aggs[j]
-				break
+			}
+		} else {
+			for j := range aggs {
+				if aggs[j].region == region {
+					g = &aggs[j]
+					break
+				}
 			}
 		}
 		if g == nil {
 			aggs = append(aggs, regionAgg{region: region, status: st, start: r.start, update: upd, descrip: f.descrip(r, now)})
+			if byRegion != nil {
+				byRegion[region] = len(aggs) - 1
+			} else if len(aggs) > len(stack) {
+				// many regions: index them, so the aggregation stays linear
+				byRegion = make(map[string]int, len(aggs)*2)
+				for j := range aggs {
+					byRegion[aggs[j].region] = j
+				}
+			}
 			continue
 		}
 		g.start = min(g.start, r.start)
@@ -256,11 +273,14 @@ func (e *Engine) fileStatus(f *file, regions map[string]bool, now int64) FileSta
 			g.status, g.descrip = st, f.descrip(r, now)
 		}
 	}
-	// insertion sort by region id: few elements
-	for i := 1; i < len(aggs); i++ {
-		for j := i; j > 0 && aggs[j].region < aggs[j-1].region; j-- {
-			aggs[j], aggs[j-1] = aggs[j-1], aggs[j]
+	if len(aggs) <= len(stack) { // insertion sort by region id: few elements
+		for i := 1; i < len(aggs); i++ {
+			for j := i; j > 0 && aggs[j].region < aggs[j-1].region; j-- {
+				aggs[j], aggs[j-1] = aggs[j-1], aggs[j]
+			}
 		}
+	} else {
+		slices.SortFunc(aggs, func(a, b regionAgg) int { return strings.Compare(a.region, b.region) })
 	}
 	fs := FileStatus{Name: f.Name, Version: f.Version}
 	if len(aggs) == 0 {

@@ -476,18 +476,6 @@ func (e *Engine) pending(rec *file, targets []int, now int64) int {
 	return n
 }
 
-// find returns rec's replica on server, by binary search (replicas are sorted by server).
-func (f *file) find(server int) *replica {
-	i, ok := slices.BinarySearchFunc(f.replicas, server, func(r replica, s int) int {
-		probe()
-		return int(r.server) - s
-	})
-	if !ok {
-		return nil
-	}
-	return &f.replicas[i]
-}
-
 // probes counts replica comparisons when countProbes is set (tests assert that
 // push stays linear in the number of file servers).
 var (

@@ -323,25 +323,25 @@ func TestContentParameterValues(t *testing.T) {
 
 		{"not an array", "Data", `{"name":"a","version":"1","url":"http://x"}`, false},
 		{"not JSON", "Data", `app01`, false},
-		{"empty array", "Data", `[]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"empty array", "Data", `[]`, true},     // an ensmock limit (mock/limits.go), not a constraint of the document
 		{"101 items", "Data", items(101), true}, // an ensmock limit (mock/limits.go), not a constraint of the document
 		{"item not an object", "Data", `["app01"]`, false},
 		{"item missing name", "Data", `[{"version":"1","url":"http://x"}]`, false},
 		{"item missing version", "Data", `[{"name":"a","url":"http://x"}]`, false},
 		{"item missing url", "Data", `[{"name":"a","version":"1"}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
 		{"empty name", "Data", `[{"name":"","version":"1","url":"http://x"}]`, false},
-		{"name too long", "Data", `[{"name":"` + long(513) + `","version":"1","url":"u"}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
-		{"url too long", "Data", `[{"name":"a","version":"1","url":"` + long(2049) + `"}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
-		{"size as string", "Data", `[{"name":"a","version":"1","url":"u","size":"100"}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
-		{"size negative", "Data", `[{"name":"a","version":"1","url":"u","size":-1}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
-		{"size fractional", "Data", `[{"name":"a","version":"1","url":"u","size":1.5}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"name too long", "Data", `[{"name":"` + long(513) + `","version":"1","url":"u"}]`, true},                          // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"url too long", "Data", `[{"name":"a","version":"1","url":"` + long(2049) + `"}]`, true},                          // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"size as string", "Data", `[{"name":"a","version":"1","url":"u","size":"100"}]`, true},                            // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"size negative", "Data", `[{"name":"a","version":"1","url":"u","size":-1}]`, true},                                // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"size fractional", "Data", `[{"name":"a","version":"1","url":"u","size":1.5}]`, true},                             // an ensmock limit (mock/limits.go), not a constraint of the document
 		{"md5 too long", "Data", `[{"name":"a","version":"1","url":"u","md5":"d41d8cd98f00b204e9800998ecf8427e0"}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
-		{"md5 with punctuation", "Data", `[{"name":"a","version":"1","url":"u","md5":"d41d8cd9-8f00-b204"}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
-		{"md5 as number", "Data", `[{"name":"a","version":"1","url":"u","md5":123}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
-		{"unknown archive type", "Data", `[{"name":"a","version":"1","url":"u","archiveType":"rar"}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
-		{"archive type case", "Data", `[{"name":"a","version":"1","url":"u","archiveType":"ZIP"}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
-		{"timeout 0", "Data", `[{"name":"a","version":"1","url":"u","timeout":0}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
-		{"timeout above a day", "Data", `[{"name":"a","version":"1","url":"u","timeout":86401}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"md5 with punctuation", "Data", `[{"name":"a","version":"1","url":"u","md5":"d41d8cd9-8f00-b204"}]`, true},        // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"md5 as number", "Data", `[{"name":"a","version":"1","url":"u","md5":123}]`, true},                                // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"unknown archive type", "Data", `[{"name":"a","version":"1","url":"u","archiveType":"rar"}]`, true},               // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"archive type case", "Data", `[{"name":"a","version":"1","url":"u","archiveType":"ZIP"}]`, true},                  // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"timeout 0", "Data", `[{"name":"a","version":"1","url":"u","timeout":0}]`, true},                                  // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"timeout above a day", "Data", `[{"name":"a","version":"1","url":"u","timeout":86401}]`, true},                    // an ensmock limit (mock/limits.go), not a constraint of the document
 
 		{"one strategy", "PushStrategy", goodStrategy, true},
 		{"array of strategies", "PushStrategy", `[` + goodStrategy + `,` + goodStrategy + `]`, true},
@@ -350,14 +350,14 @@ func TestContentParameterValues(t *testing.T) {
 
 		{"not JSON", "PushStrategy", `ScheduleToRegionId`, false},
 		{"JSON string", "PushStrategy", `"ScheduleToRegionId"`, false},
-		{"empty array", "PushStrategy", `[]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
-		{"11 strategies", "PushStrategy", strategies(11), true}, // an ensmock limit (mock/limits.go), not a constraint of the document
-		{"unknown strategy name", "PushStrategy", `{"name":"ScheduleToIsp","parameters":{"operator":"In","values":["r"]}}`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"empty array", "PushStrategy", `[]`, true},                                                                                                     // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"11 strategies", "PushStrategy", strategies(11), true},                                                                                         // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"unknown strategy name", "PushStrategy", `{"name":"ScheduleToIsp","parameters":{"operator":"In","values":["r"]}}`, true},                       // an ensmock limit (mock/limits.go), not a constraint of the document
 		{"unknown strategy name in array", "PushStrategy", `[` + goodStrategy + `,{"name":"Foo","parameters":{"operator":"In","values":["r"]}}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
 		{"missing parameters", "PushStrategy", `{"name":"ScheduleToRegionId"}`, false},
 		{"unknown operator", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"Equals","values":["r"]}}`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
-		{"operator case", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"in","values":["r"]}}`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
-		{"empty values", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":[]}}`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"operator case", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"in","values":["r"]}}`, true},        // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"empty values", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":[]}}`, true},            // an ensmock limit (mock/limits.go), not a constraint of the document
 		{"values not an array", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":"r"}}`, false},
 		{"empty region id", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":[""]}}`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
 		{"region id not a string", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":[4]}}`, false},

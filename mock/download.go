@@ -39,9 +39,12 @@ type fileServer struct {
 
 func describeDataDownloadURL(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
 	appID, name, version := req.Get("AppId"), req.Get("DataName"), req.Get("DataVersion")
-	st, err := strategy(req.Get("ServerFilterStrategy"))
-	if err != nil {
-		return nil, wire.InvalidParameter("ServerFilterStrategy").WithDetail("%v", err)
+	lc := s.limitCheck()
+	lc.checkAppID(appID)
+	lc.checkNameVersion(-1, name, version)
+	st := lc.strategy("ServerFilterStrategy", req.JSON["ServerFilterStrategy"])
+	if e := lc.done(req); e != nil {
+		return nil, e
 	}
 	servers, _, _, found, err := s.engine.Holdings(account, appID, name, version, st)
 	if err != nil {
@@ -134,7 +137,7 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	st, _ := strategy(filter)
+	st := strategyOf(filter)
 	servers, f, blob, _, err := s.engine.Holdings(seg[0], seg[1], seg[2], seg[3], st)
 	if err != nil || len(servers) == 0 {
 		http.Error(w, fmt.Sprintf("ensmock: no file server holds %s version %s", seg[2], seg[3]), http.StatusNotFound)

@@ -668,6 +668,87 @@ func (e *Engine) Describe(acct string, q DescribeQuery) (DescribeResult, error) 
 	return res, nil
 }
 
+// DescribeEach answers DescribeDataPushResult in parts, so that an answer
+// of any size is written without holding it in memory: it calls head once
+// with the page number, the page size asked (0: every matching file) and the
+// total, then part with the statuses of at most chunk files at a time, in
+// order, until the page (or, unpaged, every file counted in the total) is
+// done. The account lock is held while a part is gathered, never while head
+// or part run (they write to the network), so pushes go on meanwhile: the
+// files are those counted at the start (later ones come after them in order
+// and are not reached), each part's statuses as of the moment it was
+// gathered. A file can only disappear with a reset of its account, which
+// ends the answer early. An error from head or part stops and is returned.
+// part must not keep its slice: the next part reuses it.
+func (e *Engine) DescribeEach(acct string, q DescribeQuery, chunk int, head func(DescribeResult) error, part func([]FileStatus) error) error {
+	res := DescribeResult{PageNumber: max(q.PageNumber, 1), PageSize: q.PageSize}
+	chunk = max(chunk, 1)
+	names, versions, regions := set(q.Names), set(q.Versions), set(q.Regions)
+	var minN, maxN int64 = 0, math.MaxInt64
+	if !q.MinDate.IsZero() {
+		minN = unixNano(q.MinDate)
+	}
+	if !q.MaxDate.IsZero() {
+		maxN = unixNano(q.MaxDate.Add(24 * time.Hour))
+		if maxN != math.MaxInt64 && maxN != math.MinInt64 {
+			maxN--
+		}
+	}
+	flt := e.compileFilter(names, versions, regions, minN, maxN)
+	from, want := 0, -1
+	if q.PageSize > 0 {
+		from, want = (res.PageNumber-1)*q.PageSize, q.PageSize
+	}
+	// first: the total and where the page starts
+	a := e.account(acct, false)
+	if a == nil {
+		if e.cfg.StrictApps {
+			return ErrUnknownApp
+		}
+		return head(res)
+	}
+	a.mu.Lock()
+	p, err := e.appLocked(a, q.AppID, false)
+	var start int
+	if p != nil {
+		res.Total, start = flt.locate(e.ix, p, from)
+	}
+	a.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := head(res); err != nil || p == nil {
+		return err
+	}
+	left := max(res.Total-from, 0)
+	if want >= 0 {
+		left = min(left, want)
+	}
+	buf := make([]FileStatus, 0, min(chunk, left))
+	for left > 0 {
+		a.mu.Lock()
+		if a.apps[q.AppID] != p || e.account(acct, false) != a {
+			a.mu.Unlock()
+			return nil // the app was reset meanwhile
+		}
+		page, next := flt.collect(e.ix, p, start, min(chunk, left))
+		now := e.cfg.Clock.Now().UnixNano()
+		buf = buf[:0]
+		for _, f := range page {
+			buf = append(buf, e.fileStatus(f, regions, now))
+		}
+		a.mu.Unlock()
+		if len(page) == 0 {
+			return nil
+		}
+		if err := part(buf); err != nil {
+			return err
+		}
+		start, left = next, left-len(page)
+	}
+	return nil
+}
+
 // unixNano is t.UnixNano clamped to int64: UnixNano is undefined outside the
 // years 1678–2262, and a filter date may be anything from 0000 to 9999.
 func unixNano(t time.Time) int64 {

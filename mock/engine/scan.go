@@ -300,3 +300,67 @@ func (e *Engine) fileStatus(f *file, regions map[string]bool, now int64) FileSta
 	}
 	return fs
 }
+
+// locate counts the files of p that f selects, and finds the position in
+// p.order of the from-th of them (len(p.order) when there are fewer).
+func (f *filter) locate(ix *index, p *app, from int) (total, start int) {
+	start = len(p.order)
+	if f.unfiltered() {
+		return len(p.order), min(from, len(p.order))
+	}
+	f.bind(p)
+	f.each(ix, p, 0, func(i int) bool {
+		if total == from {
+			start = i
+		}
+		total++
+		return true
+	})
+	return total, start
+}
+
+// collect returns up to n files of p that f selects, from position start of
+// p.order on, and the position after the last one visited.
+func (f *filter) collect(ix *index, p *app, start, n int) (page []*file, next int) {
+	if f.unfiltered() {
+		hi := min(start+n, len(p.order))
+		if start >= hi {
+			return nil, len(p.order)
+		}
+		return p.order[start:hi], hi
+	}
+	f.bind(p)
+	next = len(p.order)
+	f.each(ix, p, start, func(i int) bool {
+		page = append(page, p.order[i])
+		if len(page) == n {
+			next = i + 1
+			return false
+		}
+		return true
+	})
+	return page, next
+}
+
+// each calls fn, in order, with the position of every file of p from start on
+// that f selects, until fn returns false. f is bound to p.
+func (f *filter) each(ix *index, p *app, start int, fn func(i int) bool) {
+	if f.names != nil && len(f.names) <= 1024 {
+		var pos []int32
+		for n := range f.names {
+			pos = append(pos, p.byName[n]...)
+		}
+		slices.Sort(pos)
+		for _, i := range pos {
+			if int(i) >= start && f.match(ix, p, int(i)) && !fn(int(i)) {
+				return
+			}
+		}
+		return
+	}
+	for i := start; i < len(p.meta); i++ {
+		if f.match(ix, p, i) && !fn(i) {
+			return
+		}
+	}
+}

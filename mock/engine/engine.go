@@ -387,7 +387,7 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 		miss := e.missing(rec, targets, now)
 		switch {
 		case len(targets) == 0:
-			res.Code, res.Descrip = CodeFailed, "no file server available in the target regions"
+			res.Code, res.Descrip = CodeFailed, e.noTargets(st)
 			continue
 		case rec != nil && len(miss) == 0:
 			if pending := e.pending(rec, targets, now); pending > 0 {
@@ -436,6 +436,36 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 		res.Code, res.Descrip = CodeStarted, "success"
 	}
 	return out, nil
+}
+
+// noTargets explains a strategy that selects no file server, naming the
+// region ids it gives that the topology lacks and the regions that exist (the
+// first 20 of them), so the user can fix the strategy.
+func (e *Engine) noTargets(st Strategy) string {
+	var b strings.Builder
+	b.WriteString("no file server available in the target regions")
+	var unknown []string
+	seen := map[string]bool{}
+	for _, sel := range st {
+		for _, v := range sel.Values {
+			if _, ok := e.ix.byRegion[v]; !ok && !seen[v] && len(unknown) < 10 {
+				seen[v] = true
+				unknown = append(unknown, strconv.Quote(v))
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		b.WriteString(": no region " + strings.Join(unknown, ", "))
+	} else {
+		b.WriteString(": the strategy excludes every region")
+	}
+	const shown = 20
+	regions := e.ix.regions
+	fmt.Fprintf(&b, "; the regions are %s", strings.Join(regions[:min(len(regions), shown)], ", "))
+	if len(regions) > shown {
+		fmt.Fprintf(&b, " and %d more", len(regions)-shown)
+	}
+	return b.String()
 }
 
 // missing lists the target servers that have no replica of rec or a FAILED one.

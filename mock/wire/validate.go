@@ -190,7 +190,7 @@ func notJSON(name, s string, err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		off := int(se.Offset) - 1
-		if off >= 0 && off < len(s) {
+		if off >= 0 && off < len(s) && !strings.HasPrefix(se.Error(), "unexpected end") {
 			r, _ := utf8.DecodeRuneInString(s[off:])
 			return fmt.Errorf("%s is not valid JSON: unexpected %s at offset %d", name, strconv.QuoteRune(r), off)
 		}

@@ -214,8 +214,12 @@ type describeAnswer struct {
 // answer gathers (16,384: a few MiB at most); a part holds at least one file.
 const describeChunkEntries = 16384
 
-// describeParts, when set (tests), is called with the number of files of each part.
-var describeParts func(files int)
+// describeParts, when set (tests), is called with the number of files of each
+// part; describeChunkOverride, when set, is the number of files of a part.
+var (
+	describeParts         func(files int)
+	describeChunkOverride int
+)
 
 // streamBody is a success body too large to build before writing: encode
 // writes it in the request's format, calling flush whenever buf holds enough
@@ -228,6 +232,9 @@ type streamBody interface {
 
 func (d *describeAnswer) encode(buf *bytes.Buffer, f wire.Format, action string, flush func() error) *wire.Error {
 	chunk := max(1, describeChunkEntries/max(1, len(d.s.engine.Regions())))
+	if describeChunkOverride > 0 {
+		chunk = describeChunkOverride
+	}
 	var starts, updates utcCache
 	var ps pushStatus
 	first := true

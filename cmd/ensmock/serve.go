@@ -48,6 +48,7 @@ type serveFlags struct {
 	bandwidth, fetchMaxBytes                                                int64
 	journalSize                                                             int
 	timestampClock                                                          string
+	strict                                                                  bool
 }
 
 func serveFlagSet(f *serveFlags, stderr io.Writer) *flag.FlagSet {
@@ -71,6 +72,7 @@ func serveFlagSet(f *serveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.controlToken, "control-token", "", "require Authorization: Bearer <token> on the control plane (health stays open)")
 	fs.StringVar(&f.controlAddr, "control-addr", "", "serve the control plane on its own listener (host:port); the API listener keeps only /_ensmock/health")
 	fs.IntVar(&f.journalSize, "journal-size", 1000, "requests kept in the journal (/_ensmock/requests)")
+	fs.BoolVar(&f.strict, "strict", false, "refuse requests that break ensmock's own limits (bounds the official documentation does not state) with InvalidParameter.<Name>; by default they are accepted with an X-Ensmock-Warning")
 	fs.StringVar(&f.timestampClock, "timestamp-clock", "wall", "wall: the ±15 min signature window is checked against the machine's time (what SDKs sign with); mock: against the mock's clock")
 	return fs
 }
@@ -122,6 +124,7 @@ func (f *serveFlags) options(stderr io.Writer) (mock.Options, error) {
 		Bandwidth:     f.bandwidth,
 		FetchMaxBytes: f.fetchMaxBytes,
 		ControlToken:  f.controlToken,
+		Strict:        f.strict,
 		Logger:        slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}
 	mode, err := clock.ParseMode(f.clockMode)

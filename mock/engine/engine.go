@@ -107,6 +107,10 @@ type Config struct {
 	MaxAppsPerAccount  int // applications; default 10,000
 	// MaxFetchedBytesPerAccount bounds the content fetch mode keeps; default 1 GiB.
 	MaxFetchedBytesPerAccount int64
+	// MaxStateBytesPerAccount bounds the memory of an account's data files,
+	// counted per file as FileCost: a bound in bytes whatever the length of
+	// names, versions and urls. Default 1 GiB.
+	MaxStateBytesPerAccount int64
 	Hooks                     Hooks
 	Fetcher                   Fetcher // nil: simulate mode (size and md5 taken on trust)
 }
@@ -138,8 +142,9 @@ type Engine struct {
 type account struct {
 	mu        sync.Mutex
 	apps      map[string]*app
-	files     int   // data files in all apps
-	blobBytes int64 // content kept by fetch mode, in all apps
+	files      int   // data files in all apps
+	blobBytes  int64 // content kept by fetch mode, in all apps
+	stateBytes int64 // FileCost of the data files, in all apps
 }
 
 type app struct {
@@ -259,6 +264,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.MaxFetchedBytesPerAccount <= 0 {
 		cfg.MaxFetchedBytesPerAccount = 1 << 30
+	}
+	if cfg.MaxStateBytesPerAccount <= 0 {
+		cfg.MaxStateBytesPerAccount = 1 << 30
 	}
 	ix, err := compile(cfg.Topology)
 	if err != nil {
@@ -401,6 +409,10 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 			res.Code, res.Descrip = CodeFailed, "the account already holds the maximum of "+strconv.Itoa(e.cfg.MaxFilesPerAccount)+" data files"
 			continue
 		}
+		if rec == nil && a.stateBytes+e.FileCost(f) > e.cfg.MaxStateBytesPerAccount {
+			res.Code, res.Descrip = CodeFailed, "the account's data files would exceed "+strconv.FormatInt(e.cfg.MaxStateBytesPerAccount, 10)+" bytes of state"
+			continue
+		}
 		if err := fetchErr[k]; err != nil {
 			res.Code, res.Descrip = CodeFailed, "data source unreachable: "+err.Error()
 			continue
@@ -425,6 +437,7 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 			p.files[k] = rec
 			p.addFile(rec)
 			a.files++
+			a.stateBytes += e.FileCost(f)
 		}
 		if rec.blob == nil && blobs[k] != nil {
 			rec.blob = blobs[k]
@@ -466,6 +479,13 @@ func (e *Engine) noTargets(st Strategy) string {
 		fmt.Fprintf(&b, " and %d more", len(regions)-shown)
 	}
 	return b.String()
+}
+
+// FileCost is what one data file counts against MaxStateBytesPerAccount: a
+// fixed 320 bytes (its record, map entries, order and summary), its strings,
+// and 24 bytes per file server of the topology (the most replicas it can have).
+func (e *Engine) FileCost(f DataFile) int64 {
+	return 320 + int64(len(f.Name)+len(f.Version)+len(f.URL)+len(f.MD5)+len(f.ArchiveType)) + 24*int64(len(e.ix.servers))
 }
 
 // missing lists the target servers that have no replica of rec or a FAILED one.

@@ -576,3 +576,24 @@ func TestHugeSizesAndTimeoutsSaturate(t *testing.T) {
 		}
 	}
 }
+
+// TestStateIsBoundedInBytesPerAccount: long names count in bytes, so the
+// account's memory is bounded whatever the field lengths.
+func TestStateIsBoundedInBytesPerAccount(t *testing.T) {
+	e, _ := newEngine(t, func(c *Config) { c.MaxStateBytesPerAccount = 10_000 })
+	long := DataFile{Name: strings.Repeat("n", 4000), Version: "1", URL: "u"}
+	if cost := e.FileCost(long); cost != 320+4002+24*16 {
+		t.Fatalf("cost %d", cost)
+	}
+	two := long
+	two.Name = strings.Repeat("m", 4000)
+	three := long
+	three.Name = strings.Repeat("o", 4000)
+	rs := push(t, e, nil, long, two, three)
+	if rs[0].Code != CodeStarted || rs[1].Code != CodeStarted || rs[2].Code != CodeFailed || !strings.Contains(rs[2].Descrip, "exceed 10000 bytes") {
+		t.Fatalf("%+v", rs)
+	}
+	if got := push(t, e, nil, long); got[0].Code != CodePushing {
+		t.Fatalf("a file already held is not refused: %+v", got)
+	}
+}

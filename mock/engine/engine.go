@@ -111,8 +111,8 @@ type Config struct {
 	// counted per file as FileCost: a bound in bytes whatever the length of
 	// names, versions and urls. Default 1 GiB.
 	MaxStateBytesPerAccount int64
-	Hooks                     Hooks
-	Fetcher                   Fetcher // nil: simulate mode (size and md5 taken on trust)
+	Hooks                   Hooks
+	Fetcher                 Fetcher // nil: simulate mode (size and md5 taken on trust)
 }
 
 // ParamError is a bad request parameter found by the engine (e.g. duplicates in Data).
@@ -140,8 +140,8 @@ type Engine struct {
 }
 
 type account struct {
-	mu        sync.Mutex
-	apps      map[string]*app
+	mu         sync.Mutex
+	apps       map[string]*app
 	files      int   // data files in all apps
 	blobBytes  int64 // content kept by fetch mode, in all apps
 	stateBytes int64 // FileCost of the data files, in all apps

@@ -2,11 +2,14 @@ package mock
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -134,4 +137,63 @@ func TestDescribeAnswerIsWrittenInBoundedParts(t *testing.T) {
 			t.Fatalf("%v: %d files in the answer, want %d", kv, n, want)
 		}
 	}
+}
+
+// countingWriter is an http.ResponseWriter that keeps only the byte count.
+type countingWriter struct {
+	h      http.Header
+	code   int
+	n      int64
+	writes int
+}
+
+func (w *countingWriter) Header() http.Header { return w.h }
+func (w *countingWriter) WriteHeader(c int)   { w.code = c }
+func (w *countingWriter) Write(b []byte) (int, error) {
+	w.n += int64(len(b))
+	w.writes++
+	return len(b), nil
+}
+
+// TestHostileDescribeMillionFiles is the long variant (ENSMOCK_HOSTILE=1, make
+// hostile): an unpaged describe of 1,000,000 files (a ~1 GB answer) keeps the
+// heap within 256 MiB of what the state itself holds.
+func TestHostileDescribeMillionFiles(t *testing.T) {
+	if os.Getenv("ENSMOCK_HOSTILE") == "" {
+		t.Skip("long variant: set ENSMOCK_HOSTILE=1 (make hostile)")
+	}
+	f := newFx(t, func(o *Options) { o.SkipResponseCheck = true })
+	eng := f.srv.Engine()
+	files := make([]engine.DataFile, 100)
+	for b := range 10_000 {
+		for i := range files {
+			files[i] = engine.DataFile{Name: fmt.Sprintf("f%d-%d", b, i), Version: "1", URL: "u"}
+		}
+		if _, err := eng.Push(context.Background(), "testid", fxApp, files, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base, peak := ms.HeapAlloc, uint64(0)
+	parts := 0
+	describeParts = func(int) {
+		if parts++; parts%25 == 0 {
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapAlloc)
+		}
+	}
+	defer func() { describeParts = nil }()
+	w := &countingWriter{h: http.Header{}}
+	q := url.Values{"Action": {"DescribeDataPushResult"}, "Version": {"2017-11-10"}, "Format": {"JSON"}, "AccessKeyId": {"testid"}, "AppId": {fxApp}}
+	f.srv.HTTPHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/?"+q.Encode(), nil))
+	if w.code != 200 || w.n < 500<<20 {
+		t.Fatalf("status %d, %d bytes", w.code, w.n)
+	}
+	if grew := int64(peak) - int64(base); grew > 256<<20 {
+		t.Fatalf("the heap grew by %d MiB while answering (%d MiB written)", grew>>20, w.n>>20)
+	}
+	t.Logf("%d MiB answered in %d writes; heap grew at most %d MiB", w.n>>20, w.writes, (int64(peak)-int64(base))>>20)
 }

@@ -318,13 +318,33 @@ func fillPushStatus(ps *pushStatus, f *engine.FileStatus, starts, updates *utcCa
 	ps.StatusStatS.StatusStat = stats
 }
 
-// logRequest logs one API request: a refused one at info level with its
-// detail, one accepted with warnings (ensmock limits it broke) at warn level
-// with them, any other at debug level.
+// failedItems describes the items of a push answered 300 (the journal's
+// detail of the push, and its log line): "item 0 (app01 1.0): <ResultDescrip>",
+// at most 4 of them and 1 KiB; "" when none failed.
+func failedItems(rs []pushResult) string {
+	var parts []string
+	n := 0
+	for i, r := range rs {
+		if r.ResultCode != engine.CodeFailed {
+			continue
+		}
+		if n++; n <= 4 {
+			parts = append(parts, fmt.Sprintf("item %d (%s %s): %s", i, truncate(r.Name, maxQuotedInLimit), truncate(r.Version, maxQuotedInLimit), r.ResultDescrip))
+		}
+	}
+	if n > 4 {
+		parts = append(parts, fmt.Sprintf("and %d more items answered 300", n-4))
+	}
+	return truncate(strings.Join(parts, "; "), 1024)
+}
+
+// logRequest logs one API request: a refused one (or a push with items
+// answered 300) at info level with its detail, one accepted with warnings
+// (ensmock limits it broke) at warn level with them, any other at debug level.
 func (s *Server) logRequest(r *http.Request, ent *control.Entry) {
 	level := slog.LevelDebug
 	switch {
-	case ent.HTTPStatus >= 400:
+	case ent.HTTPStatus >= 400 || ent.Detail != "":
 		level = slog.LevelInfo
 	case len(ent.Warnings) > 0:
 		level = slog.LevelWarn
@@ -340,6 +360,9 @@ func (s *Server) logRequest(r *http.Request, ent *control.Entry) {
 		attrs = append(attrs, slog.String("code", ent.ErrorCode))
 	}
 	if ent.Detail != "" {
+		if ent.ErrorCode == "" {
+			msg = "push answered 300 for some items"
+		}
 		attrs = append(attrs, slog.String("detail", ent.Detail))
 	}
 	if len(ent.Warnings) > 0 {

@@ -404,13 +404,17 @@ func strconvQuoteInner(s string) string {
 // TestUnknownRegionsAreNamed: a push whose strategy selects no region answers
 // 300 with the unknown ids and the regions that exist, in the answer and the journal.
 func TestUnknownRegionsAreNamed(t *testing.T) {
-	f := newFx(t, nil)
+	var logs bytes.Buffer
+	f := newFx(t, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	res := f.push(item1(""), `{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":["cn-moon-1"]}}`)
 	want := `no file server available in the target regions: no region "cn-moon-1"; the regions are cn-chengdu-telecom-4, `
 	if res[0].ResultCode != 300 || !strings.HasPrefix(res[0].ResultDescrip, want) || !strings.Contains(res[0].ResultDescrip, "cn-xiangyang-19") {
 		t.Fatalf("%+v", res)
 	}
-	if ent := f.srv.Journal().List(control.Filter{Limit: 1})[0]; fmt.Sprint(ent.ResultCodes) != "[300]" {
+	if ent := f.srv.Journal().List(control.Filter{Limit: 1})[0]; fmt.Sprint(ent.ResultCodes) != "[300]" || !strings.Contains(ent.Detail, "item 0 (a 1): "+want) {
 		t.Fatalf("journal %+v", ent)
+	}
+	if !strings.Contains(logs.String(), `level=INFO msg="push answered 300 for some items"`) || !strings.Contains(logs.String(), strconvQuoteInner(want)) {
+		t.Fatalf("log %s", logs.String())
 	}
 }

@@ -454,6 +454,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		for i, pr := range p.PushResults.PushResult {
 			ent.ResultCodes[i] = pr.ResultCode
 		}
+		ent.Detail = failedItems(p.PushResults.PushResult)
 	}
 	ent.HTTPStatus = http.StatusOK
 	setWarnings()

@@ -167,6 +167,7 @@ func describeDataPushResult(_ context.Context, s *Server, account string, req *w
 		}
 	}
 	if !q.MinDate.IsZero() && !q.MaxDate.IsZero() && q.MaxDate.Before(q.MinDate) {
+		// accepted: no first push is at once after MinDate and before MaxDate, so nothing matches
 		lc.broke(limDateOrder, "MaxDate", "MaxDate %s is before MinDate %s", req.Get("MaxDate"), req.Get("MinDate"))
 	}
 	// Paging (docs/decisions.md): PageNumber defaults to 1 and PageSize to 10,
@@ -193,9 +194,6 @@ func describeDataPushResult(_ context.Context, s *Server, account string, req *w
 	}
 	if e := lc.done(req); e != nil {
 		return nil, e
-	}
-	if !q.MinDate.IsZero() && !q.MaxDate.IsZero() && q.MaxDate.Before(q.MinDate) {
-		q.MinDate, q.MaxDate = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC) // nothing matches
 	}
 	return &describeAnswer{s: s, account: account, q: q, requestID: req.RequestID}, nil
 }

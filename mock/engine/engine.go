@@ -344,10 +344,15 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 	var fetchErr map[fileKey]error
 	if e.cfg.Fetcher != nil && len(targets) > 0 {
 		var need []DataFile
+		needed := map[fileKey]bool{}
 		a.mu.Lock()
 		p, err := e.appLocked(a, appID, false)
 		now := e.cfg.Clock.Now().UnixNano()
 		for _, f := range files {
+			if needed[fileKey{f.Name, f.Version}] {
+				continue // listed twice: fetched once
+			}
+			needed[fileKey{f.Name, f.Version}] = true
 			var rec *file
 			if p != nil {
 				rec = p.files[fileKey{f.Name, f.Version}]

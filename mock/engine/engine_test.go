@@ -597,3 +597,12 @@ func TestStateIsBoundedInBytesPerAccount(t *testing.T) {
 		t.Fatalf("a file already held is not refused: %+v", got)
 	}
 }
+
+func TestFetchModeFetchesADuplicateOnce(t *testing.T) {
+	ff := &fakeFetcher{blob: &Blob{Data: []byte("abc"), MD5: "900150983cd24fb0d6963f7d28e17f72"}}
+	e, _ := newEngine(t, func(c *Config) { c.Fetcher = ff })
+	rs := push(t, e, nil, dataFile("src", 0), dataFile("src", 0))
+	if rs[0].Code != CodeStarted || rs[1].Code != CodePushing || ff.calls != 1 {
+		t.Fatalf("%+v, %d fetches", rs, ff.calls)
+	}
+}

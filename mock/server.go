@@ -65,6 +65,9 @@ type Options struct {
 	Credentials []Credential
 	// StrictApps accepts only registered AppIds (control plane /_ensmock/apps).
 	StrictApps bool
+	// Strict turns ensmock's own limits (bounds the official documentation does
+	// not state) into errors; by default they are accepted with a warning.
+	Strict bool
 
 	// Spec replaces the embedded OpenAPI document (tests that change a constraint).
 	Spec []byte
@@ -448,14 +451,20 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		ent.Latency = control.Duration(time.Since(start))
 		ent.SetRawParams(req.Params, r.URL.RawQuery, req.Form)
+		ent.Warnings = req.Warnings
 		s.journal.Record(ent)
-		if s.log.Enabled(r.Context(), slog.LevelDebug) {
-			s.log.Debug("request", "action", ent.Action, "account", ent.Account, "status", ent.HTTPStatus, "code", ent.ErrorCode,
-				"requestId", ent.RequestID, "took", time.Duration(ent.Latency))
-		}
+		s.logRequest(r, &ent)
 	}()
+	warned := 0 // warnings already in the response headers
+	setWarnings := func() {
+		for _, wn := range req.Warnings[warned:] {
+			w.Header().Add("X-Ensmock-Warning", headerSafe(wn))
+		}
+		warned = len(req.Warnings)
+	}
 	fail := func(e *wire.Error) {
 		ent.HTTPStatus, ent.ErrorCode, ent.Detail = e.Status, e.Code, e.Detail
+		setWarnings()
 		wire.WriteError(w, req.RequestID, req.Format, e)
 	}
 	if werr != nil {
@@ -508,6 +517,32 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	buf := bodies.Get().(*bytes.Buffer)
 	defer recycle(buf)
+	if sb, ok := body.(streamBody); ok {
+		// Written in parts: the status goes with the first part, so an error
+		// before it is still answered as an error.
+		started := false
+		flush := func() error {
+			if !started {
+				setWarnings()
+				wire.WriteSuccessHeader(w, req.RequestID, req.Format)
+				started = true
+			}
+			_, err := w.Write(buf.Bytes())
+			buf.Reset()
+			return err
+		}
+		if e := sb.encode(buf, req.Format, req.Action, flush); e != nil && !started {
+			buf.Reset()
+			fail(e)
+			return
+		} else if e != nil {
+			ent.HTTPStatus, ent.ErrorCode, ent.Detail = http.StatusOK, "", "answer cut short: "+e.Error()
+			return
+		}
+		ent.HTTPStatus = http.StatusOK
+		_ = flush()
+		return
+	}
 	if err := wire.Encode(buf, req.Format, req.Action, body); err != nil {
 		fail(wire.InternalError.WithDetail("encode: %v", err))
 		return
@@ -517,9 +552,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		for i, pr := range p.PushResults.PushResult {
 			ent.ResultCodes[i] = pr.ResultCode
 		}
+		ent.Detail = failedItems(p.PushResults.PushResult)
 	}
 	ent.HTTPStatus = http.StatusOK
 	ent.SetResponse(buf.Bytes()) // a copy, cut at 4 KiB: buf is recycled
+	setWarnings()
 	wire.WriteSuccess(w, req.RequestID, req.Format, buf.Bytes())
 }
 

@@ -51,7 +51,7 @@ type serveFlags struct {
 	seed                                                                               uint64
 	baseLatency, grace                                                                 time.Duration
 	bandwidth, fetchMaxBytes, journalSize, maxConns                                    int64
-	fetchAllowLinkLocal                                                                bool
+	fetchAllowLinkLocal, strict                                                        bool
 }
 
 func serveCommand(f *serveFlags, stdout, stderr io.Writer) *command {
@@ -85,6 +85,7 @@ func serveCommand(f *serveFlags, stdout, stderr io.Writer) *command {
 		"open connections per listener; beyond it the oldest idle one is closed, so health always answers")
 	fs.StringVar(&f.downloadKey, "download-key", "", "key that signs download links, hex or base64 (16 to 64 bytes); default random, so a restart invalidates every link")
 	durationVar(fs, &f.grace, "grace", 10*time.Second, time.Millisecond, maxGrace, "on SIGTERM/SIGINT, how long in-flight requests may finish (a second signal stops at once)")
+	fs.BoolVar(&f.strict, "strict", false, "refuse requests that break ensmock's own limits (bounds the official documentation does not state) with InvalidParameter.<Name>; by default they are accepted with an X-Ensmock-Warning")
 	return c
 }
 
@@ -170,6 +171,7 @@ func (f *serveFlags) options(c *command, stderr io.Writer) (mock.Options, error)
 		TimestampClock:      f.timestampClock,
 		AuthOff:             f.auth == "off",
 		StrictApps:          f.apps == "strict",
+		Strict:              f.strict,
 		ControlSeparate:     f.controlAddr != "",
 		Logger:              logger,
 	}

@@ -5,21 +5,41 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 
-.PHONY: run build test unit lint tidy-check bench fuzz screenshots
+.PHONY: help run build test unit test-js lint tidy-check bench fuzz hostile screenshots
 
-## run: start the mock on http://127.0.0.1:8080 (signatures on; testid/testsecret)
+## help: list the targets (this text comes from the `## target: what` comments)
+help:
+	@awk 'BEGIN { FS = ":" } /^## [a-zA-Z0-9_-]+:/ { name = $$1; sub(/^## /, "", name); text = $$0; sub(/^## [^:]+: */, "", text); printf "  %-22s %s\n", name, text }' $(MAKEFILE_LIST)
+
+## run: build and start the mock on http://127.0.0.1:8080; prints the URL, credentials and control plane; Ctrl-C stops it
 run:
-	$(GO) run ./cmd/ensmock serve
+	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ensmock ./cmd/ensmock
+	@trap 'exit 0' INT TERM; bin/ensmock serve --log-format text $(ARGS); rc=$$?; [ $$rc -eq 130 ] || [ $$rc -eq 0 ] || exit $$rc
 
 ## build: the static binary in bin/ensmock
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ensmock ./cmd/ensmock
 
-## test: lint, then every test with the race detector
-test: lint unit
+## test: lint, every test with the race detector (container tests need Docker: see docker-test), then the Node clients
+test: lint unit test-js
 
+## unit: every test with the race detector, without lint
 unit:
+	@if [ "$${ENSMOCK_REQUIRE_DOCKER:-}" != 1 ] && ! docker info >/dev/null 2>&1 && ! scripts/dockerd.sh status >/dev/null 2>&1; then \
+		echo "make test: the container tests (ensmocktc) will be SKIPPED: no Docker engine answers (DOCKER_HOST=$${DOCKER_HOST:-unset}); make docker-test starts a private one"; fi
 	$(GO) test -race -count=1 $(PKGS)
+
+## test-js: the official Node clients against the mock (sdktests/js, pinned by its package-lock.json);
+## skipped with one line saying why when node or npm is missing (a failure with ENSMOCK_REQUIRE_NODE=1)
+test-js:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix sdktests/js --no-audit --no-fund --loglevel=error && \
+		ENSMOCK_REQUIRE_NODE=1 $(GO) test -race -count=1 ./sdktests/js/; \
+	elif [ "$$ENSMOCK_REQUIRE_NODE" = 1 ]; then \
+		echo "test-js: FAILED: node and npm are required (ENSMOCK_REQUIRE_NODE=1); apt-get install nodejs npm"; exit 1; \
+	else \
+		echo "test-js: SKIPPED: node or npm is not installed (apt-get install nodejs npm, or run .ci/run)"; \
+	fi
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -27,14 +47,12 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint: tidy-check
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags soak,hostile ./mock/
 	$(GO) run $(STATICCHECK) $(PKGS)
 
+## tidy-check: go mod tidy would change nothing (go mod tidy -diff; leaves the files alone)
 tidy-check:
-	@cp go.mod /tmp/ensmock.go.mod.bak; cp go.sum /tmp/ensmock.go.sum.bak
-	@$(GO) mod tidy
-	@if ! cmp -s go.mod /tmp/ensmock.go.mod.bak || ! cmp -s go.sum /tmp/ensmock.go.sum.bak; then \
-		echo "go mod tidy changed go.mod/go.sum; run it and commit"; \
-		cp /tmp/ensmock.go.mod.bak go.mod; cp /tmp/ensmock.go.sum.bak go.sum; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go mod tidy would change go.mod/go.sum as shown above: run it and commit"; exit 1; }
 
 ## bench: benchmarks of the request path and the engine (ns/op, allocs/op)
 bench:
@@ -96,6 +114,10 @@ bench-scale:
 bench-startup-binary:
 	$(GO) run ./bench/startup -n 21
 
-## soak: the long soak test (mixed traffic for 3 minutes, goroutine and heap checks)
+## soak: the long soak test (mixed traffic for 3 minutes, goroutine and heap checks; not part of make test)
 soak:
-	$(GO) test -race -count=1 -run='^TestSoak$$' -timeout=15m ./mock/ -soak=3m
+	$(GO) test -tags soak -race -count=1 -run='^TestSoak$$' -timeout=15m ./mock/ -soak=3m
+
+## hostile: the long hostile-input variants (20,000 idle connections, ...); the short ones run in make test
+hostile:
+	$(GO) test -tags hostile -count=1 -run='^TestHostile' -timeout=30m -v ./mock/...

@@ -47,8 +47,6 @@ type exchange struct {
 	Err        error  // transport error: no response
 	Format     string // the format the request asked for
 
-	call   *call  // what was signed, to sign it afresh (see replay)
-	epoch  uint64 // the target clock's epoch when it was signed
 	parsed bool
 	body   *body
 }
@@ -111,12 +109,14 @@ func writeBody(b *strings.Builder, body []byte) {
 }
 
 // target is the implementation under test, reached over HTTP and signed like
-// the official SDKs sign: V1 (HMAC-SHA1 query) or V3 (ACS3-HMAC-SHA256 headers).
+// the official SDKs sign: V1 (HMAC-SHA1 query) or V3 (ACS3-HMAC-SHA256 headers),
+// with this machine's time, as they do. The target checks the timestamp against
+// its own time (±15 minutes); the pre-flight check stops a run whose target's
+// time is further away than that.
 type target struct {
 	endpoint string // base URL, no trailing slash
 	http     *http.Client
 	v3       bool
-	clock    *targetClock // nil: sign with the local time
 }
 
 // newNonce returns a fresh random signature nonce.
@@ -124,15 +124,6 @@ func newNonce() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// now is the time to sign with: the target's clock when the control plane
-// tells it, else the local clock.
-func (t *target) now() time.Time {
-	if t.clock != nil {
-		return t.clock.Now()
-	}
-	return time.Now()
 }
 
 // build signs c into an HTTP request (method, URL, headers, body).
@@ -145,7 +136,7 @@ func (t *target) build(c call) (method, rawURL string, h http.Header, body []byt
 	if version == "" {
 		version = APIVersion
 	}
-	now := t.now().Add(c.Skew)
+	now := time.Now().Add(c.Skew)
 	h = http.Header{}
 	q := url.Values{}
 	for k, vs := range c.Params {
@@ -179,47 +170,16 @@ func (t *target) build(c call) (method, rawURL string, h http.Header, body []byt
 	return method, rawURL, h, nil
 }
 
-// do signs and sends c. When the target's clock moved under the request (a
-// concurrent scenario or another client advanced it), the request is signed
-// again once with the new time.
+// do signs and sends c.
 func (t *target) do(ctx context.Context, c call) *exchange {
-	for attempt := 0; ; attempt++ {
-		var ex *exchange
-		var epoch uint64
-		if t.clock != nil {
-			t.clock.mu.RLock()
-			epoch = t.clock.epoch
-		}
-		method, u, h, body := t.build(c)
-		ex = t.send(ctx, method, u, h, body)
-		if t.clock != nil {
-			t.clock.mu.RUnlock()
-		}
-		ex.Format, ex.call, ex.epoch = c.Format, &c, epoch
-		if t.clock == nil || c.Skew != 0 || attempt > 0 || ex.Err != nil || ex.Body().Code() != "InvalidTimeStamp.Expired" {
-			return ex
-		}
-		if err := t.clock.sync(ctx); err != nil {
-			return ex
-		}
-	}
+	method, u, h, body := t.build(c)
+	ex := t.send(ctx, method, u, h, body)
+	ex.Format = c.Format
+	return ex
 }
 
 // replay sends exactly the request of ex again (same signature, nonce and time).
-// When the target's clock was advanced since ex was signed (by a concurrent
-// scenario), ex's timestamp may have left the ±15 minute window: the request is
-// then signed and sent afresh, and that one replayed, with no advance between.
 func (t *target) replay(ctx context.Context, ex *exchange) *exchange {
-	if t.clock != nil {
-		t.clock.mu.RLock()
-		defer t.clock.mu.RUnlock()
-		if ex.call != nil && ex.epoch != t.clock.epoch {
-			method, u, h, body := t.build(*ex.call)
-			fresh := t.send(ctx, method, u, h, body)
-			fresh.Format, fresh.call, fresh.epoch = ex.Format, ex.call, t.clock.epoch
-			ex = fresh
-		}
-	}
 	out := t.send(ctx, ex.Method, ex.URL, ex.ReqHeader.Clone(), ex.ReqBody)
 	out.Format = ex.Format
 	return out

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"os"
@@ -110,15 +111,66 @@ func TestTagFilter(t *testing.T) {
 
 func TestReadKnownFailing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "known")
-	if err := os.WriteFile(path, []byte("# comment\n\n  a scenario  \nanother\n"), 0o600); err != nil {
+	content := "# comment\n\n  auth.feature: a scenario  \n*: wrong * secret\njust a name\nsub/*.feature:x: y\n"
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	got, err := readKnownFailing(path)
-	if err != nil || len(got) != 2 || !got["a scenario"] || !got["another"] {
-		t.Fatalf("%v, %v", got, err)
+	if err != nil || len(got) != 4 {
+		t.Fatalf("%+v, %v", got, err)
+	}
+	for i, want := range [][2]string{{"auth.feature", "a scenario"}, {"*", "wrong * secret"}, {"*", "just a name"}, {"sub/*.feature", "x: y"}} {
+		if got[i].feature != want[0] || got[i].scenario != want[1] {
+			t.Errorf("entry %d: %q: %q, want %q", i, got[i].feature, got[i].scenario, want)
+		}
+	}
+	if got[0].line != 3 {
+		t.Errorf("the first entry is on line %d, want 3", got[0].line)
+	}
+	for _, tc := range []struct {
+		entry     int
+		uri, name string
+		want      bool
+	}{
+		{0, "auth.feature", "a scenario", true},
+		{0, "auth.feature", "a scenario too", false},
+		{0, "xml.feature", "a scenario", false},
+		{0, "deep/auth.feature", "a scenario", true}, // by base name
+		{1, "errors.feature", "a request with a wrong secret is refused", false},
+		{1, "errors.feature", "wrong key secret", true},
+		{2, "anything.feature", "just a name", true},
+		{3, "sub/a.feature", "x: y", true},
+		{3, "a.feature", "x: y", false},
+	} {
+		if got := got[tc.entry].matches(tc.uri, tc.name); got != tc.want {
+			t.Errorf("entry %d matches(%q, %q) = %v, want %v", tc.entry, tc.uri, tc.name, got, tc.want)
+		}
 	}
 	if _, err := readKnownFailing(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("a missing file is accepted")
+	}
+	for _, bad := range []string{"auth.feature:\n", ": name\n", "auth.feature: [unclosed\n"} {
+		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readKnownFailing(path); err == nil || !strings.Contains(err.Error(), ":1:") {
+			t.Errorf("%q: %v, want an error naming line 1", bad, err)
+		}
+	}
+}
+
+func TestUnmatchedKnownFailing(t *testing.T) {
+	selected := [][2]string{{"auth.feature", "a wrong secret is refused"}, {"xml.feature", "XML root"}}
+	known := []knownEntry{{line: 1, text: "auth.feature: a wrong *", feature: "auth.feature", scenario: "a wrong *"},
+		{line: 2, text: "*.feature: XML*", feature: "*.feature", scenario: "XML*"}}
+	if err := unmatchedKnown(known, selected, "list"); err != nil {
+		t.Fatal(err)
+	}
+	known = append(known, knownEntry{line: 7, text: "auth.feature: XML root", feature: "auth.feature", scenario: "XML root"})
+	err := unmatchedKnown(known, selected, "list")
+	var nj *NotJudgedError
+	if !errors.As(err, &nj) || nj.Check != "known-failing" || !strings.Contains(nj.Reason, "list:7") || !strings.Contains(nj.Reason, "auth.feature: XML root") {
+		t.Errorf("an entry matching nothing: %v", err)
 	}
 }
 

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -46,7 +46,7 @@ func (c *control) do(ctx context.Context, method, path string, in, out any) erro
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("control plane %s %s: HTTP %d: %s", method, path, resp.StatusCode, strings.TrimSpace(string(data)))
+		return &httpStatusError{Method: method, Path: path, Status: resp.StatusCode, Body: strings.TrimSpace(string(data))}
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -56,6 +56,21 @@ func (c *control) do(ctx context.Context, method, path string, in, out any) erro
 	return nil
 }
 
+// httpStatusError is a control-plane answer other than 2xx.
+type httpStatusError struct {
+	Method, Path string
+	Status       int
+	Body         string
+}
+
+func (e *httpStatusError) Error() string {
+	body := e.Body
+	if len(body) > 300 {
+		body = body[:300] + "…"
+	}
+	return fmt.Sprintf("control plane %s %s: HTTP %d: %s", e.Method, e.Path, e.Status, body)
+}
+
 // clockState is the control plane's clock: GET /_ensmock/clock.
 type clockState struct {
 	Mode  string    `json:"mode"`
@@ -63,63 +78,46 @@ type clockState struct {
 	Now   time.Time `json:"now"`
 }
 
-// targetClock follows the target's clock, so requests are signed with the
-// target's time (it checks timestamps against its own clock, ±15 minutes).
-// Requests hold mu for reading from signing to answer; advancing the clock
-// holds it for writing, so that no request of this run is signed before an
-// advance and checked after it.
-type targetClock struct {
-	ctl   *control
-	mu    sync.RWMutex
-	epoch uint64 // advances made by this run; written with mu held for writing
-
-	smu   sync.Mutex
-	state clockState
-	at    time.Time // local time when state was read
-}
-
-func (c *targetClock) sync(ctx context.Context) error {
+// clock reads the target's clock.
+func (c *control) clock(ctx context.Context) (clockState, error) {
 	var st clockState
-	if err := c.ctl.do(ctx, http.MethodGet, "/_ensmock/clock", nil, &st); err != nil {
-		return err
+	if err := c.do(ctx, http.MethodGet, "/_ensmock/clock", nil, &st); err != nil {
+		return st, err
 	}
-	if st.Now.IsZero() {
-		return fmt.Errorf("control plane GET /_ensmock/clock: no \"now\" in the answer")
+	if st.Now.IsZero() || st.Mode == "" {
+		return st, fmt.Errorf("control plane GET /_ensmock/clock: the answer has no \"now\" or no \"mode\"")
 	}
-	c.smu.Lock()
-	c.state, c.at = st, time.Now()
-	c.smu.Unlock()
-	return nil
+	return st, nil
 }
 
-// Now estimates the target's current time from the last reading.
-func (c *targetClock) Now() time.Time {
-	c.smu.Lock()
-	defer c.smu.Unlock()
-	if c.state.Mode == "manual" {
-		return c.state.Now
-	}
-	speed := c.state.Speed
-	if speed <= 0 {
-		speed = 1
-	}
-	return c.state.Now.Add(time.Duration(float64(time.Since(c.at)) * speed))
-}
-
-// maxAdvance bounds one step of the target's clock: a request signed just before
-// an advance by someone else must still be within the ±15 minute window.
+// maxAdvance bounds one step of the target's clock, so that a wait moves it
+// no further than needed (to within 10 minutes).
 const maxAdvance = 10 * time.Minute
 
 // advance moves the target's clock forward by d (at most maxAdvance).
-func (c *targetClock) advance(ctx context.Context, d time.Duration) error {
+func (c *control) advance(ctx context.Context, d time.Duration) error {
 	d = min(d, maxAdvance)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.ctl.do(ctx, http.MethodPost, "/_ensmock/clock/advance", map[string]string{"by": d.String()}, nil); err != nil {
-		return err
+	return c.do(ctx, http.MethodPost, "/_ensmock/clock/advance", map[string]string{"by": d.String()}, nil)
+}
+
+// errNoReset: the control plane has no POST /_ensmock/clock/reset (an older ensmock).
+var errNoReset = errors.New("the control plane has no POST /_ensmock/clock/reset")
+
+// resetClock puts the target's clock back to the machine's wall time, speed 1,
+// in mode ("real" or "manual"): POST /_ensmock/clock/reset.
+func (c *control) resetClock(ctx context.Context, mode string) (clockState, error) {
+	var st clockState
+	err := c.do(ctx, http.MethodPost, "/_ensmock/clock/reset", map[string]string{"mode": mode}, &st)
+	var he *httpStatusError
+	if errors.As(err, &he) && he.Status == http.StatusNotFound {
+		return st, errNoReset
 	}
-	c.epoch++
-	return c.sync(ctx)
+	return st, err
+}
+
+// setSpeed sets the speed of the target's clock in mode (POST /_ensmock/clock).
+func (c *control) setSpeed(ctx context.Context, mode string, speed float64) error {
+	return c.do(ctx, http.MethodPost, "/_ensmock/clock", map[string]any{"mode": mode, "speed": speed}, nil)
 }
 
 // faultRule is the control plane's fault rule (POST /_ensmock/faults).

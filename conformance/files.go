@@ -25,8 +25,9 @@ type fileServer struct {
 	srv  *http.Server
 	ln   net.Listener
 
-	mu    sync.RWMutex
-	files map[string][]byte // path (no leading slash) → body
+	mu      sync.RWMutex
+	files   map[string][]byte // path (no leading slash) → body
+	fetched map[string]bool   // paths someone asked for (bounded by files)
 }
 
 // maxServedFiles bounds the files one run serves (each is small: see Add).
@@ -43,7 +44,7 @@ func newFileServer(addr, baseURL string) (*fileServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("conformance: the data-file server cannot listen on %s: %w", addr, err)
 	}
-	fs := &fileServer{ln: ln, files: map[string][]byte{}}
+	fs := &fileServer{ln: ln, files: map[string][]byte{}, fetched: map[string]bool{}}
 	if baseURL == "" {
 		baseURL = "http://" + ln.Addr().String()
 	}
@@ -60,15 +61,33 @@ func (fs *fileServer) URL() string { return fs.base }
 func (fs *fileServer) Close() error { return fs.srv.Close() }
 
 func (fs *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimPrefix(r.URL.Path, "/")
 	fs.mu.RLock()
-	body, ok := fs.files[strings.TrimPrefix(r.URL.Path, "/")]
+	body, ok := fs.files[path]
+	seen := fs.fetched[path]
 	fs.mu.RUnlock()
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
+	if !seen {
+		fs.mu.Lock()
+		fs.fetched[path] = true
+		fs.mu.Unlock()
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+}
+
+// Fetched reports whether anyone asked for the file at url (one Add returned).
+func (fs *fileServer) Fetched(url string) bool {
+	path, ok := strings.CutPrefix(url, fs.base+"/")
+	if !ok {
+		return false
+	}
+	fs.mu.RLock()
+	defer fs.mu.RUnlock()
+	return fs.fetched[path]
 }
 
 // Add makes a data file of about size bytes (at least a few hundred: an archive

@@ -287,6 +287,13 @@ func finishHTMLReports(formats []string, res *Result, notJudged error) error {
 	return errors.Join(errs...)
 }
 
+// reportNotJudged writes the html reports of a run that could not be judged
+// (its reason in them) and returns err.
+func reportNotJudged(formats []string, res *Result, err error) error {
+	_ = finishHTMLReports(formats, res, err) // the run's error matters more than the report's
+	return err
+}
+
 func finishHTMLReport(file string, res *Result, notJudged error) error {
 	rep := &htmlReport{Suite: "ensmock-conformance", Started: time.Now().UTC()}
 	if data, err := os.ReadFile(file); err == nil {
@@ -297,6 +304,10 @@ func finishHTMLReport(file string, res *Result, notJudged error) error {
 	if notJudged != nil {
 		rep.Verdict = "NOT JUDGED"
 		rep.Notes = append(rep.Notes, notJudged.Error())
+		var nj *NotJudgedError
+		if errors.As(notJudged, &nj) {
+			rep.Notes[len(rep.Notes)-1] = "not judged (" + nj.Check + "): " + nj.Reason
+		}
 	}
 	if res != nil {
 		// outcomes by scenario, in the order each name ran
@@ -325,9 +336,12 @@ func finishHTMLReport(file string, res *Result, notJudged error) error {
 				sc.Error = "listed as known to fail, but it passed: remove it from the known-failing list"
 			}
 		}
-		rep.Verdict = "FAIL"
-		if res.Passed {
-			rep.Verdict = "PASS"
+		if notJudged == nil {
+			rep.Verdict = "FAIL"
+			if res.Passed {
+				rep.Verdict = "PASS"
+			}
+			rep.Notes = append(rep.Notes, "pre-flight: passed (target, credentials, clock, control plane, data files: docs/conformance.md)")
 		}
 		if res.Seed != 0 {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("scenarios ran in random order, seed %d (--seed %d repeats it)", res.Seed, res.Seed))

@@ -20,6 +20,7 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"path"
 	"regexp"
 	"slices"
 	"sort"
@@ -51,6 +52,8 @@ type Config struct {
 	// ControlURL is the base URL of an ensmock-compatible control plane
 	// (/_ensmock/...). Without it, @control scenarios are not selected and
 	// waiting is bounded polling instead of advancing the target's clock.
+	// With it, the target's clock is put back on the wall time, in the mode
+	// it had, when the run ends (POST /_ensmock/clock/reset).
 	ControlURL string
 	// ControlToken is the bearer token of a protected control plane.
 	ControlToken string
@@ -63,9 +66,12 @@ type Config struct {
 	// Formats are godog formatters, each "name" (written to Output) or
 	// "name:FILE": pretty, progress, junit, cucumber, events, html. Default: progress.
 	Formats []string
-	// KnownFailing is a file listing scenario names, one a line (# comments):
-	// a listed scenario that fails is tolerated; one that passes fails the run,
-	// so the list shrinks as the implementation improves.
+	// KnownFailing is a file of entries "feature file: scenario name", one a
+	// line (# comments), each part a path.Match pattern ("*" for any; a line
+	// without ":" is a scenario name in any feature file). A listed scenario
+	// that fails is tolerated; one that passes fails the run, so the list
+	// shrinks as the implementation improves; an entry that matches no
+	// selected scenario stops the run before it starts (*NotJudgedError).
 	KnownFailing string
 	// Seed orders the scenarios of each feature at random: 0 picks a seed (and
 	// prints it), a negative seed keeps the order of the files.
@@ -80,6 +86,10 @@ type Config struct {
 	// PollTimeout bounds each wait for an asynchronous state when there is no
 	// control plane (default 2 minutes).
 	PollTimeout time.Duration
+	// Regions, when set, are the target's edge nodes that a push without a
+	// strategy reaches ({region1}, {region2}, … in the features, in this
+	// order); by default the suite discovers them from a probe push.
+	Regions []string
 	// Features replaces the embedded feature files (tests of the runner itself).
 	Features fs.FS
 	// FilesAddr is where the runner serves the scenarios' data files (default
@@ -118,8 +128,6 @@ type Result struct {
 	Seed      int64 // the random order's seed (0: the order of the files)
 	Scenarios []ScenarioResult
 	ByTag     map[string]TagCount
-	// UnmatchedKnownFailing lists known-failing names that matched no selected scenario.
-	UnmatchedKnownFailing []string
 	// Passed is true when every selected scenario passed, or failed and is listed
 	// as known to fail, and none listed passed.
 	Passed bool
@@ -177,6 +185,15 @@ func (c *Config) defaults() error {
 	if c.PollTimeout <= 0 {
 		c.PollTimeout = 2 * time.Minute
 	}
+	var regions []string
+	for _, r := range c.Regions {
+		for _, one := range strings.Split(r, ",") {
+			if one = strings.TrimSpace(one); one != "" && !slices.Contains(regions, one) {
+				regions = append(regions, one)
+			}
+		}
+	}
+	c.Regions = regions
 	if c.Features == nil {
 		c.Features = features.FS
 	}
@@ -236,27 +253,82 @@ func baseURL(s string) string {
 	return s
 }
 
-// readKnownFailing reads scenario names, one a line; blank lines and lines
-// starting with # are ignored.
-func readKnownFailing(path string) (map[string]bool, error) {
-	out := map[string]bool{}
-	if path == "" {
-		return out, nil
+// knownEntry is one line of the known-failing list.
+type knownEntry struct {
+	line              int
+	text              string // the line as written
+	feature, scenario string // path.Match patterns
+}
+
+// matches reports whether the entry names the scenario of the feature file
+// uri (matched whole, or by its base name).
+func (e knownEntry) matches(uri, name string) bool {
+	ok, _ := path.Match(e.scenario, name)
+	if !ok {
+		return false
 	}
-	f, err := os.Open(path)
+	if ok, _ := path.Match(e.feature, uri); ok {
+		return true
+	}
+	ok, _ = path.Match(e.feature, path.Base(uri))
+	return ok
+}
+
+// readKnownFailing reads the entries "feature file: scenario name", one a
+// line; blank lines and lines starting with # are ignored. A line without ":"
+// names a scenario in any feature file. Both parts are path.Match patterns.
+func readKnownFailing(file string) ([]knownEntry, error) {
+	if file == "" {
+		return nil, nil
+	}
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("conformance: known-failing list: %w", err)
 	}
 	defer f.Close()
+	var out []knownEntry
 	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		out[line] = true
+		e := knownEntry{line: n, text: line, feature: "*", scenario: line}
+		if feat, name, ok := strings.Cut(line, ":"); ok {
+			e.feature, e.scenario = strings.TrimSpace(feat), strings.TrimSpace(name)
+		}
+		if e.feature == "" || e.scenario == "" {
+			return nil, fmt.Errorf("conformance: known-failing list %s:%d: %q: want \"feature file: scenario name\"", file, n, line)
+		}
+		for _, p := range []string{e.feature, e.scenario} {
+			if _, err := path.Match(p, ""); err != nil {
+				return nil, fmt.Errorf("conformance: known-failing list %s:%d: %q is not a valid pattern (escape [ ] * ? \\ with \\)", file, n, p)
+			}
+		}
+		out = append(out, e)
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("conformance: known-failing list: %w", err)
+	}
+	return out, nil
+}
+
+// unmatchedKnown returns the first entry that names none of the selected
+// scenarios, as a *NotJudgedError.
+func unmatchedKnown(known []knownEntry, selected [][2]string, file string) error {
+	for _, e := range known {
+		found := false
+		for _, sc := range selected {
+			if e.matches(sc[0], sc[1]) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return notJudged("known-failing", "%s:%d: %q matches no selected scenario: correct it (\"feature file: scenario name\", globs allowed) or remove it", file, e.line, e.text)
+		}
+	}
+	return nil
 }
 
 func randomSeed() int64 {
@@ -266,9 +338,13 @@ func randomSeed() int64 {
 }
 
 // Run runs the selected scenarios against cfg.Endpoint and reports each
-// outcome. The error is for a run that could not take place (bad
-// configuration, unreachable control plane, no scenario selected); failing
+// outcome. The error is for a run that could not take place: a bad
+// configuration, no scenario selected, or a *NotJudgedError (a failed
+// pre-flight check, a stale known-failing entry, an interrupted run). Failing
 // scenarios are in the Result, with Passed false.
+//
+// With a control plane, the target's clock is put back on the machine's time,
+// in the mode it had, when the run ends however it ends.
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.defaults(); err != nil {
 		return Result{}, err
@@ -277,29 +353,61 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	s := &suite{cfg: cfg,
+	tags, err := tagFilter(cfg.Tags, cfg.ControlURL == "")
+	if err != nil {
+		return Result{}, err
+	}
+	out := &lockedWriter{w: cfg.Output}
+	opts := godog.Options{
+		Format:         strings.Join(cfg.Formats, ","),
+		Output:         out,
+		Tags:           tags,
+		Concurrency:    cfg.Concurrency,
+		Strict:         true,
+		NoColors:       true,
+		FS:             cfg.Features,
+		Paths:          []string{"."},
+		DefaultContext: ctx,
+	}
+	feats, err := godog.TestSuite{Options: &opts}.RetrieveFeatures()
+	if err != nil {
+		return Result{}, fmt.Errorf("conformance: reading the features: %w", err)
+	}
+	var selected [][2]string
+	for _, f := range feats {
+		for _, p := range f.Pickles {
+			selected = append(selected, [2]string{p.Uri, p.Name})
+		}
+	}
+	if len(selected) == 0 {
+		return Result{}, fmt.Errorf("conformance: no scenario matches the tags %q", tags)
+	}
+	if err := unmatchedKnown(known, selected, cfg.KnownFailing); err != nil {
+		return Result{}, reportNotJudged(cfg.Formats, nil, err)
+	}
+
+	s := &suite{cfg: cfg, out: out,
 		main:   credential{cfg.AccessKeyID, cfg.AccessKeySecret},
 		denied: credential{cfg.DeniedKeyID, cfg.DeniedKeySecret},
 		target: &target{endpoint: cfg.Endpoint, http: cfg.HTTPClient, v3: cfg.Signing == "v3"},
 	}
-	tags, err := tagFilter(cfg.Tags, cfg.ControlURL == "")
-	if err != nil {
-		return Result{}, err
+	if cfg.ControlURL != "" {
+		s.control = &control{base: cfg.ControlURL, token: cfg.ControlToken, http: cfg.HTTPClient}
 	}
 	s.files, err = newFileServer(cfg.FilesAddr, cfg.FilesURL)
 	if err != nil {
 		return Result{}, err
 	}
 	defer s.files.Close()
-	if cfg.ControlURL != "" {
-		s.control = &control{base: cfg.ControlURL, token: cfg.ControlToken, http: cfg.HTTPClient}
-		s.clock = &targetClock{ctl: s.control}
-		if err := s.clock.sync(ctx); err != nil {
-			return Result{}, fmt.Errorf("conformance: reading the target's clock: %w", err)
-		}
-		s.target.clock = s.clock
-	} else {
-		fmt.Fprintln(cfg.Output, "conformance: no control URL: @control scenarios are not selected, and waits poll the target")
+	found, err := s.preflight(ctx)
+	if found != nil {
+		defer s.restoreClock(*found)
+	}
+	if err != nil {
+		return Result{}, reportNotJudged(cfg.Formats, nil, err)
+	}
+	if s.control == nil {
+		fmt.Fprintln(out, "conformance: no control URL: @control scenarios are not selected, and waits poll the target")
 	}
 
 	seed := cfg.Seed
@@ -310,22 +418,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		seed = 0
 	}
 	if seed != 0 {
-		fmt.Fprintf(cfg.Output, "conformance: scenarios in random order, seed %d (--seed %d repeats it)\n", seed, seed)
+		fmt.Fprintf(out, "conformance: scenarios in random order, seed %d (--seed %d repeats it)\n", seed, seed)
 	}
+	opts.Randomize = seed
 
 	rec := &recorder{known: known}
-	opts := godog.Options{
-		Format:         strings.Join(cfg.Formats, ","),
-		Output:         cfg.Output,
-		Tags:           tags,
-		Randomize:      seed,
-		Concurrency:    cfg.Concurrency,
-		Strict:         true,
-		NoColors:       true,
-		FS:             cfg.Features,
-		Paths:          []string{"."},
-		DefaultContext: ctx,
-	}
 	status := godog.TestSuite{
 		Name: "ensmock-conformance",
 		ScenarioInitializer: func(sc *godog.ScenarioContext) {
@@ -333,12 +430,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			w := s.newWorld(ctx)
 			sc.Before(func(c context.Context, _ *godog.Scenario) (context.Context, error) {
 				w.ctx = c
+				if ctx.Err() != nil {
+					return c, godog.ErrSkip // interrupted: the rest is not run
+				}
 				return c, nil
 			})
 			w.steps(sc)
 			sc.After(func(c context.Context, p *godog.Scenario, err error) (context.Context, error) {
 				w.cleanup()
-				rec.record(p, err)
+				if ctx.Err() == nil {
+					rec.record(p, err)
+				}
 				return c, nil
 			})
 		},
@@ -348,13 +450,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, errors.New("conformance: godog refused the options (see its message above)")
 	}
 	res := rec.result(seed)
+	if ctx.Err() != nil {
+		return res, reportNotJudged(cfg.Formats, &res, notJudged("interrupted", "interrupted after %d of %d scenarios had finished", len(res.Scenarios), len(selected)))
+	}
 	if err := finishHTMLReports(cfg.Formats, &res, nil); err != nil {
 		fmt.Fprintln(cfg.Output, "conformance:", err)
 	}
 	if len(res.Scenarios) == 0 {
 		return res, fmt.Errorf("conformance: no scenario matches the tags %q", tags)
 	}
-	printSummary(cfg.Output, res)
+	printSummary(out, res)
 	return res, nil
 }
 
@@ -373,7 +478,7 @@ func (w *world) cleanup() {
 
 // recorder collects the outcome of each scenario from the After hook.
 type recorder struct {
-	known map[string]bool
+	known []knownEntry
 	mu    sync.Mutex
 	out   []ScenarioResult
 }
@@ -386,10 +491,17 @@ func (r *recorder) record(p *godog.Scenario, err error) {
 	if err != nil && !errors.Is(err, godog.ErrSkip) {
 		res.Outcome, res.Error = Failed, err.Error()
 	}
+	listed := false
+	for _, e := range r.known {
+		if e.matches(p.Uri, p.Name) {
+			listed = true
+			break
+		}
+	}
 	switch {
-	case r.known[p.Name] && res.Outcome == Failed:
+	case listed && res.Outcome == Failed:
 		res.Outcome = KnownFailing
-	case r.known[p.Name]:
+	case listed:
 		res.Outcome = Fixed
 		res.Error = "listed as known to fail, but it passed: remove it from the known-failing list"
 	}
@@ -409,9 +521,7 @@ func (r *recorder) result(seed int64) Result {
 		}
 		return a.Name < b.Name
 	})
-	seen := map[string]bool{}
 	for _, s := range res.Scenarios {
-		seen[s.Name] = true
 		if s.Outcome == Failed || s.Outcome == Fixed {
 			res.Passed = false
 		}
@@ -431,12 +541,6 @@ func (r *recorder) result(seed int64) Result {
 			res.ByTag[t] = c
 		}
 	}
-	for name := range r.known {
-		if !seen[name] {
-			res.UnmatchedKnownFailing = append(res.UnmatchedKnownFailing, name)
-		}
-	}
-	sort.Strings(res.UnmatchedKnownFailing)
 	if len(res.Scenarios) == 0 {
 		res.Passed = false
 	}
@@ -471,9 +575,6 @@ func printSummary(w io.Writer, res Result) {
 			first, _, _ := strings.Cut(s.Error, "\n")
 			fmt.Fprintf(&b, "  %s: %s\n    %s\n", s.Feature, s.Name, first)
 		}
-	}
-	for _, n := range res.UnmatchedKnownFailing {
-		fmt.Fprintf(&b, "note: the known-failing entry %q matches no selected scenario\n", n)
 	}
 	if res.Passed {
 		b.WriteString("\nconformance: PASS\n")

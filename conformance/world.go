@@ -3,7 +3,10 @@ package conformance
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -12,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -19,14 +23,67 @@ import (
 // control plane, and what was learnt about the target (its regions).
 type suite struct {
 	cfg          Config
+	out          io.Writer // cfg.Output, one write at a time (godog and the waits share it)
 	target       *target
-	control      *control     // nil without a control URL
-	clock        *targetClock // nil without a control URL
+	control      *control // nil without a control URL
 	main, denied credential
 	files        *fileServer // serves the data files the scenarios push
 
+	pollFirst time.Duration                     // first interval of a poll (default 200 ms)
+	ticker    func() (<-chan time.Time, func()) // paces the progress lines of a wait
+
 	regionsMu sync.Mutex
 	regions   []string
+	probe     *world // the pre-flight's probe push, which region discovery reuses
+}
+
+// progressEvery is how often a wait says what it waits for.
+const progressEvery = 5 * time.Second
+
+func realTicker() (<-chan time.Time, func()) {
+	t := time.NewTicker(progressEvery)
+	return t.C, t.Stop
+}
+
+// lockedWriter serializes writes to w, and knows whether the output is at
+// the start of a line (godog's progress formatter leaves it mid-line).
+type lockedWriter struct {
+	mu      sync.Mutex
+	w       io.Writer
+	midLine bool
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.write(p)
+}
+
+func (l *lockedWriter) write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	if n > 0 {
+		l.midLine = p[n-1] != '\n'
+	}
+	return n, err
+}
+
+// line writes s on a line of its own.
+func (l *lockedWriter) line(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.midLine {
+		s = "\n" + s
+	}
+	_, _ = l.write([]byte(s + "\n"))
+}
+
+// printLine writes s on a line of its own to w.
+func printLine(w io.Writer, s string) {
+	if l, ok := w.(*lockedWriter); ok {
+		l.line(s)
+		return
+	}
+	fmt.Fprintln(w, s)
 }
 
 // world is the state of one scenario. Every scenario has its own random names,
@@ -225,34 +282,46 @@ func (w *world) regionsOf(alias, version string) (*exchange, map[string]string, 
 
 // waitFor reads the status of a data file until done says so. With a control
 // plane it advances the target's clock between reads; without one it polls
-// with a growing interval until Config.PollTimeout.
+// with a growing interval until Config.PollTimeout. It stops at the first
+// answer that waiting cannot change (an HTTP 4xx, a refused connection), and
+// says every few seconds (on Config.Output) what it waits for.
 func (w *world) waitFor(alias, version, what string, done func(regions map[string]string) (bool, error)) error {
+	name := w.name(alias)
+	p := w.s.startProgress(fmt.Sprintf("%s version %s to be %s", name, version, what))
+	defer p.stop()
 	deadline := time.Now().Add(w.s.cfg.PollTimeout)
-	interval := 200 * time.Millisecond
+	interval := w.s.pollFirst
+	if interval <= 0 {
+		interval = 200 * time.Millisecond
+	}
 	var advanced time.Duration
 	for {
-		ex, regions, err := w.regionsOf(alias, version)
-		if err == nil && len(regions) > 0 {
-			ok, ferr := done(regions)
-			if ferr != nil {
-				return w.failf(ex, "waiting until %s %s: %v", w.name(alias), what, ferr)
+		ex, regions, seen, final := w.poll(name, version)
+		if final {
+			return w.failf(ex, "waiting for %s version %s to be %s: %s; waiting does not change that answer", name, version, what, seen)
+		}
+		if regions != nil {
+			ok, err := done(regions)
+			if err != nil {
+				return w.failf(ex, "waiting for %s version %s to be %s: %v", name, version, what, err)
 			}
 			if ok {
 				return nil
 			}
 		}
-		if w.s.clock != nil {
+		p.update(seen)
+		if w.s.control != nil {
 			if advanced >= maxWaitAdvance {
-				return w.failf(ex, "%s version %s is still not %s after advancing the target's clock by %s (last error: %v)", w.name(alias), version, what, advanced, err)
+				return w.failf(ex, "%s version %s is still not %s after advancing the target's clock by %s; the last answer: %s", name, version, what, advanced, seen)
 			}
-			if e := w.s.clock.advance(w.ctx, maxAdvance); e != nil {
-				return fmt.Errorf("advancing the target's clock: %w", e)
+			if err := w.s.control.advance(w.ctx, maxAdvance); err != nil {
+				return fmt.Errorf("advancing the target's clock: %w", err)
 			}
 			advanced += maxAdvance
 			continue
 		}
 		if time.Now().After(deadline) {
-			return w.failf(ex, "%s version %s is still not %s after %s (last error: %v)", w.name(alias), version, what, w.s.cfg.PollTimeout, err)
+			return w.failf(ex, "%s version %s is still not %s after %s (--poll-timeout); the last answer: %s", name, version, what, w.s.cfg.PollTimeout, seen)
 		}
 		t := time.NewTimer(interval)
 		select {
@@ -265,17 +334,144 @@ func (w *world) waitFor(alias, version, what string, done func(regions map[strin
 	}
 }
 
+// poll reads the regions of name/version once. seen says in a few words what
+// the answer was; final is true when waiting cannot change it (an HTTP 4xx,
+// a refused connection, a cancelled run). regions is nil when the answer
+// does not describe the file.
+func (w *world) poll(name, version string) (ex *exchange, regions map[string]string, seen string, final bool) {
+	p := url.Values{"AppId": {w.app}, "DataNames": {name}, "DataVersions": {version}}
+	ex = w.check(call{Action: "DescribeDataPushResult", Params: p})
+	switch {
+	case ex.Err != nil:
+		final = errors.Is(ex.Err, syscall.ECONNREFUSED) || w.ctx.Err() != nil
+		return ex, nil, "no answer (" + ex.Err.Error() + ")", final
+	case ex.Status >= 400 && ex.Status < 500:
+		return ex, nil, fmt.Sprintf("HTTP %d %s", ex.Status, ex.Body().Code()), true
+	case ex.Status != http.StatusOK:
+		return ex, nil, fmt.Sprintf("HTTP %d %s", ex.Status, ex.Body().Code()), false
+	}
+	files, err := ex.Body().fileStatuses()
+	if err != nil {
+		return ex, nil, "an answer that does not parse: " + err.Error(), false
+	}
+	for _, f := range files {
+		if f.Name == name && f.Version == version && len(f.Regions) > 0 {
+			return ex, f.Regions, summarize(f.Regions), false
+		}
+	}
+	return ex, nil, "the file is described in no region yet", false
+}
+
+// summarize renders regions as "3 SUCCESS, 1 PUSHING (cn-a)": the count of
+// each status and, for statuses held by at most three regions, which.
+func summarize(regions map[string]string) string {
+	by := map[string][]string{}
+	for r, st := range regions {
+		by[st] = append(by[st], r)
+	}
+	var parts []string
+	for _, st := range slices.Sorted(maps.Keys(by)) {
+		rs := slices.Sorted(slices.Values(by[st]))
+		part := fmt.Sprintf("%d %s", len(rs), st)
+		if len(rs) <= 3 && len(by) > 1 {
+			part += " (" + strings.Join(rs, ", ") + ")"
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// progress prints, on each tick of the suite's ticker, what a wait waits for
+// and the last answer it saw.
+type progress struct {
+	mu    sync.Mutex
+	seen  string
+	stopc chan struct{}
+	done  chan struct{}
+}
+
+func (s *suite) startProgress(what string) *progress {
+	tick := s.ticker
+	if tick == nil {
+		tick = realTicker
+	}
+	c, stop := tick()
+	p := &progress{stopc: make(chan struct{}), done: make(chan struct{})}
+	start := time.Now()
+	go func() {
+		defer close(p.done)
+		defer stop()
+		for {
+			select {
+			case <-p.stopc:
+				return
+			case <-c:
+				p.mu.Lock()
+				seen := p.seen
+				p.mu.Unlock()
+				if seen == "" {
+					seen = "none yet"
+				}
+				printLine(s.out, fmt.Sprintf("conformance: waiting %s for %s (last answer: %s)", time.Since(start).Round(time.Second), what, seen))
+			}
+		}
+	}()
+	return p
+}
+
+func (p *progress) update(seen string) {
+	p.mu.Lock()
+	p.seen = seen
+	p.mu.Unlock()
+}
+
+func (p *progress) stop() {
+	close(p.stopc)
+	<-p.done
+}
+
 // maxWaitAdvance bounds how far one wait moves the target's clock.
 const maxWaitAdvance = 12 * time.Hour
 
-// knownRegions discovers, once per run, the edge nodes a push without a
-// strategy reaches: it pushes a small probe file to its own application.
+// knownRegions returns the edge nodes a push without a strategy reaches:
+// Config.Regions when given, else discovered once per run from the regions
+// that describe the pre-flight's probe file (or a new probe push).
 func (s *suite) knownRegions(ctx context.Context) ([]string, error) {
 	s.regionsMu.Lock()
 	defer s.regionsMu.Unlock()
 	if s.regions != nil {
 		return s.regions, nil
 	}
+	if len(s.cfg.Regions) > 0 {
+		s.regions = s.cfg.Regions
+		return s.regions, nil
+	}
+	w := s.probe
+	if w == nil {
+		var err error
+		if w, err = s.pushProbe(ctx); err != nil {
+			return nil, err
+		}
+		if ex := w.last; ex.Err != nil || ex.Status != http.StatusOK {
+			return nil, w.failf(ex, "discovering the target's regions: the probe push failed")
+		}
+	}
+	w.ctx = ctx
+	var regions map[string]string
+	err := w.waitFor("probe", "1.0", "described in any region", func(r map[string]string) (bool, error) {
+		regions = r
+		return len(r) > 0, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("discovering the target's regions (or give them with --regions): %w", err)
+	}
+	s.regions = slices.Sorted(maps.Keys(regions))
+	return s.regions, nil
+}
+
+// pushProbe pushes a small data file, served by the runner, to an application
+// of its own (or Config.AppID); the answer is w.last.
+func (s *suite) pushProbe(ctx context.Context) (*world, error) {
 	w := s.newWorld(ctx)
 	if !w.fixedApp {
 		w.app = "conform-regions-" + token()
@@ -284,18 +480,11 @@ func (s *suite) knownRegions(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	ex := w.pushFiles([]dataFile{probe}, nil)
-	if ex.Err != nil || ex.Status != http.StatusOK {
-		return nil, w.failf(ex, "discovering the target's regions: the probe push failed")
-	}
-	var regions map[string]string
-	err = w.waitFor("probe", "1.0", "described in any region", func(r map[string]string) (bool, error) {
-		regions = r
-		return len(r) > 0, nil
-	})
+	data, err := json.Marshal([]dataFile{probe})
 	if err != nil {
-		return nil, fmt.Errorf("discovering the target's regions: %w", err)
+		return nil, err
 	}
-	s.regions = slices.Sorted(maps.Keys(regions))
-	return s.regions, nil
+	w.lastFiles = []dataFile{probe}
+	w.send(call{Action: "PushApplicationData", Params: url.Values{"AppId": {w.app}, "Data": {string(data)}}})
+	return w, nil
 }

@@ -21,8 +21,7 @@ import (
 // loopback port, as `ensmock conform --target` would against any endpoint.
 func TestConformanceAgainstContainer(t *testing.T) {
 	t.Parallel()
-	ctr := run(t, ensmocktc.WithClock("manual"), ensmocktc.WithControlToken("conformance-token"),
-		testcontainers.WithEnv(map[string]string{"ENSMOCK_TIMESTAMP_CLOCK": "mock"})) // the runner signs with the target's clock
+	ctr := run(t, ensmocktc.WithClock("manual"), ensmocktc.WithControlToken("conformance-token"))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	endpoint, err := ctr.URL(ctx)
@@ -68,7 +67,7 @@ func TestConformanceAgainstContainer(t *testing.T) {
 // loopback port.
 func TestConformCommandFromImage(t *testing.T) {
 	t.Parallel()
-	target := run(t, ensmocktc.WithClock("manual"), testcontainers.WithEnv(map[string]string{"ENSMOCK_TIMESTAMP_CLOCK": "mock"})) // the runner signs with the target's clock
+	target := run(t, ensmocktc.WithClock("manual"))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	endpoint, err := target.URL(ctx)

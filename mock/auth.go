@@ -2,7 +2,6 @@ package mock
 
 import (
 	"errors"
-	"hash/maphash"
 	"path"
 	"strings"
 	"sync"
@@ -71,7 +70,8 @@ type parsedTimestamp struct {
 }
 
 func newAuthenticator(off bool, creds []Credential, now func() time.Time, nonceCap int) *authenticator {
-	a := &authenticator{off: off, creds: map[string]*Credential{}, now: now, nonces: newNonceCache(nonceCap)}
+	a := &authenticator{off: off, creds: map[string]*Credential{}, now: now}
+	ids := make([]string, 0, len(creds))
 	for i := range creds {
 		c := creds[i]
 		if c.Account == "" {
@@ -81,7 +81,9 @@ func newAuthenticator(off bool, creds []Credential, now func() time.Time, nonceC
 			c.Allow = []string{"ens:*"}
 		}
 		a.creds[c.AccessKeyID] = &c
+		ids = append(ids, c.AccessKeyID)
 	}
+	a.nonces = newNonceCache(nonceCap, ids)
 	return a
 }
 
@@ -99,9 +101,28 @@ func (a *authenticator) precompute(actions []string) {
 // DefaultAccount owns the state of requests without a known credential when auth is off.
 const DefaultAccount = "default"
 
+// unsignedHint is the detail of every refusal of an unsigned request: the
+// user may simply not know that signatures can be switched off.
+const unsignedHint = "the request is not signed (no Signature parameter, no ACS3 Authorization header) and this mock checks signatures: " +
+	"sign it with a configured AccessKey pair (default testid / testsecret), or start ensmock with --auth=off " +
+	"(env ENSMOCK_AUTH=off; mock.Options.AuthOff in Go) to accept unsigned requests"
+
 // authenticate returns the request's credential (nil only when auth is off and
-// the key is unknown) or the gateway's error.
+// the key is unknown) or the gateway's error. The refusal of an unsigned
+// request says that --auth=off exists (X-Ensmock-Detail and the journal).
 func (a *authenticator) authenticate(req *wire.Request) (*Credential, *wire.Error) {
+	cred, e := a.check(req)
+	if e != nil && !a.off && !req.Has("Signature") && !strings.HasPrefix(req.HTTP.Header.Get("Authorization"), "ACS3-") {
+		if e.Detail != "" {
+			e = e.WithDetail("%s; %s", e.Detail, unsignedHint)
+		} else {
+			e = e.WithDetail("%s", unsignedHint)
+		}
+	}
+	return cred, e
+}
+
+func (a *authenticator) check(req *wire.Request) (*Credential, *wire.Error) {
 	authz := req.HTTP.Header.Get("Authorization")
 	v3 := strings.HasPrefix(authz, "ACS3-")
 	var keyID string
@@ -241,105 +262,4 @@ func checkToken(cred *Credential, token string) *wire.Error {
 		return wire.InvalidSecurityToken
 	}
 	return nil
-}
-
-func (a *authenticator) useNonce(keyID, nonce string, now time.Time) *wire.Error {
-	var h maphash.Hash
-	h.SetSeed(a.nonces.seed)
-	h.WriteString(keyID)
-	h.WriteByte(0)
-	h.WriteString(nonce)
-	if !a.nonces.useHash(h.Sum64(), now) {
-		return wire.SignatureNonceUsed
-	}
-	return nil
-}
-
-// DefaultNonceCapacity bounds the remembered nonces: 65,536 entries, about
-// 3.3 MiB at the cap (a 64-bit hash and a time each, in a map and a ring). It covers
-// the whole 15-minute window up to ~72 signed requests per second; beyond that
-// the oldest nonces are forgotten first, so a replay is still refused within the
-// last 65,536 signed requests (at 15,000 requests/s, the last ~4 seconds).
-// Options.NonceCapacity raises it (memory grows about 50 bytes per entry).
-const DefaultNonceCapacity = 1 << 16
-
-// nonceCache remembers nonces for TimestampWindow: a request older than that is
-// refused by its timestamp anyway. Memory is bounded by a hard cap per shard (the
-// oldest entries go first), never by traffic: each shard's ring has exactly cap
-// slots, allocated on the shard's first use. Entries are 64-bit hashes of
-// (AccessKeyId, nonce), so a request allocates nothing here; a false "already
-// used" needs a 64-bit collision within the window.
-type nonceCache struct {
-	seed   maphash.Seed
-	shards [16]nonceShard
-	cap    int
-}
-
-type nonceShard struct {
-	mu   sync.Mutex
-	seen map[uint64]int64 // hash → time of use (UnixNano)
-	ring []nonceEntry     // the remembered entries in order of use: n of them from head
-	head int
-	n    int
-}
-
-type nonceEntry struct {
-	key uint64
-	at  int64
-}
-
-func newNonceCache(capacity int) *nonceCache {
-	if capacity <= 0 {
-		capacity = DefaultNonceCapacity
-	}
-	return &nonceCache{seed: maphash.MakeSeed(), cap: max(capacity/16, 1)}
-}
-
-// use records key and reports whether it was unused within the window.
-func (c *nonceCache) use(key string, now time.Time) bool {
-	return c.useHash(maphash.String(c.seed, key), now)
-}
-
-func (c *nonceCache) useHash(key uint64, now time.Time) bool {
-	s := &c.shards[key%16]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ring == nil {
-		s.ring, s.seen = make([]nonceEntry, c.cap), make(map[uint64]int64, c.cap)
-	}
-	n := now.UnixNano()
-	cutoff := n - int64(TimestampWindow)
-	for s.n > 0 && s.ring[s.head].at < cutoff {
-		s.dropOldest()
-	}
-	if at, ok := s.seen[key]; ok && at >= cutoff {
-		return false // a replay forgets nothing
-	}
-	if s.n == len(s.ring) {
-		s.dropOldest()
-	}
-	s.seen[key] = n
-	s.ring[(s.head+s.n)%len(s.ring)] = nonceEntry{key, n}
-	s.n++
-	return true
-}
-
-// dropOldest forgets the oldest entry of the ring (unless its key was used again since).
-func (s *nonceShard) dropOldest() {
-	e := s.ring[s.head]
-	if s.seen[e.key] == e.at {
-		delete(s.seen, e.key)
-	}
-	s.head = (s.head + 1) % len(s.ring)
-	s.n--
-}
-
-func (c *nonceCache) len() int {
-	n := 0
-	for i := range c.shards {
-		c.shards[i].mu.Lock()
-		n += len(c.shards[i].seen)
-		c.shards[i].mu.Unlock()
-	}
-	return n
 }

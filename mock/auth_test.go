@@ -3,7 +3,6 @@ package mock
 import (
 	"encoding/json"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ensmock/ensmock/mock/clock"
+	"github.com/ensmock/ensmock/mock/control"
 	"github.com/ensmock/ensmock/signature"
 )
 
@@ -22,14 +22,13 @@ const authTestApp = "e76f8985-7965-41fc-925b-9648bb6bf650"
 
 const authTestData = `[{"name":"app01","version":"1.0","size":100,"archiveType":"tar.gz","md5":"","url":"http://example.com/app01.tar.gz"}]`
 
-// authTestServer is a mock on a loopback port with a manual clock.
+// authTestServer is a mock on a loopback port with a manual clock set in the
+// past: signatures are checked against the machine's time (the default), which
+// authCall signs with, as the official SDKs do.
 func authTestServer(t *testing.T, opts Options) *Server {
 	t.Helper()
 	if opts.Clock == nil {
 		opts.Clock = clock.New(clock.Manual, 0, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
-	}
-	if opts.TimestampClock == "" {
-		opts.TimestampClock = TimestampMock // these tests sign with the mock's time
 	}
 	srv, err := NewServer(opts)
 	if err != nil {
@@ -51,7 +50,7 @@ func authCall(t *testing.T, srv *Server, keyID, secret, action string, params ur
 	switch {
 	case secret != "":
 		nonce := fmt.Sprintf("n-%d", authNonce.Add(1))
-		signature.SignV1(http.MethodPost, q, keyID, secret, nonce, srv.Clock().Now())
+		signature.SignV1(http.MethodPost, q, keyID, secret, nonce, srv.Clock().Wall())
 	case keyID != "":
 		q.Set("AccessKeyId", keyID)
 	}
@@ -202,17 +201,48 @@ func TestAuthOff(t *testing.T) {
 	})
 }
 
-// TestAuthOnRefusesUnsigned is the counterpart of TestAuthOff.
+// TestAuthOnRefusesUnsigned is the counterpart of TestAuthOff. Every refusal
+// of an unsigned request says that --auth=off exists, in X-Ensmock-Detail and
+// in the journal entry (issue 13 item 5); a signed request that fails does not.
 func TestAuthOnRefusesUnsigned(t *testing.T) {
 	srv := authTestServer(t, Options{})
-	for _, keyID := range []string{"", "testid"} {
-		status, body := authPush(t, srv, keyID, "", authTestApp)
-		if status != 400 || (body["Code"] != "MissingParameter" && body["Code"] != "IncompleteSignature") {
-			t.Errorf("unsigned push with key %q: %d %v", keyID, status, body)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, tc := range []struct{ keyID, code string }{
+		{"", "MissingParameter"},
+		{"testid", "MissingParameter"},
+		{"nosuch-key", "InvalidAccessKeyId.NotFound"},
+	} {
+		q := url.Values{"Action": {"PushApplicationData"}, "Version": {"2017-11-10"}, "Format": {"JSON"}, "AppId": {authTestApp}, "Data": {authTestData}}
+		if tc.keyID != "" {
+			q.Set("AccessKeyId", tc.keyID)
+		}
+		resp, err := client.Post(srv.URL()+"/?"+q.Encode(), "application/x-www-form-urlencoded", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 || body["Code"] != tc.code {
+			t.Errorf("unsigned push with key %q: %d %v, want %s", tc.keyID, resp.StatusCode, body, tc.code)
+		}
+		if d := resp.Header.Get("X-Ensmock-Detail"); !strings.Contains(d, "--auth=off") || !strings.Contains(d, "not signed") {
+			t.Errorf("key %q: X-Ensmock-Detail %q does not mention --auth=off", tc.keyID, d)
+		}
+		last := srv.Journal().List(control.Filter{Limit: 1})
+		if len(last) != 1 || last[0].ErrorCode != tc.code || !strings.Contains(last[0].Detail, "--auth=off") {
+			t.Errorf("key %q: journal %+v", tc.keyID, last)
 		}
 	}
 	if n := authFiles(srv, ""); n != 0 {
 		t.Errorf("unsigned pushes changed state: %d files", n)
+	}
+	// A signed request with the wrong secret is not told about --auth=off.
+	if status, body := authPush(t, srv, "testid", "wrong", authTestApp); status != 400 || body["Code"] != "SignatureDoesNotMatch" {
+		t.Fatalf("wrong secret: %d %v", status, body)
+	}
+	if last := srv.Journal().List(control.Filter{Limit: 1}); len(last) != 1 || strings.Contains(last[0].Detail, "--auth=off") {
+		t.Errorf("a signed request's refusal mentions --auth=off: %+v", last)
 	}
 }
 
@@ -248,126 +278,6 @@ func TestCredentialAllows(t *testing.T) {
 	}
 }
 
-// TestNonceCacheBoundedUnderFlood: however many distinct nonces arrive within
-// the window, the cache never holds more than its capacity, and each shard's
-// ring has exactly its share of it.
-func TestNonceCacheBoundedUnderFlood(t *testing.T) {
-	const capacity = 64
-	c := newNonceCache(capacity)
-	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 50_000 {
-		if !c.use(fmt.Sprintf("testid\x00flood-%d", i), now) {
-			t.Fatalf("fresh nonce %d refused", i)
-		}
-		if i%997 == 0 {
-			if n := c.len(); n > capacity {
-				t.Fatalf("after %d nonces the cache holds %d > %d", i+1, n, capacity)
-			}
-		}
-	}
-	if n := c.len(); n > capacity || n < capacity/2 {
-		t.Errorf("cache holds %d, want at most %d (and not far below: it evicts only what it must)", n, capacity)
-	}
-	for i := range c.shards {
-		s := &c.shards[i]
-		if s.n > c.cap || len(s.seen) > c.cap || len(s.ring) != c.cap {
-			t.Errorf("shard %d: %d in a ring of %d, %d remembered, cap %d", i, s.n, len(s.ring), len(s.seen), c.cap)
-		}
-	}
-	// The newest nonce is still remembered: eviction takes the oldest first.
-	if c.use("testid\x00flood-49999", now) {
-		t.Error("the most recent nonce was forgotten")
-	}
-	if default0 := newNonceCache(0); default0.cap != DefaultNonceCapacity/16 {
-		t.Errorf("default capacity per shard %d", default0.cap)
-	}
-}
-
-// TestNonceReplayForgetsNothing: on a full cache, refused replays do not evict
-// the oldest nonces (bad input never changes state); a fresh nonce does.
-func TestNonceReplayForgetsNothing(t *testing.T) {
-	c := newNonceCache(16) // one entry per shard
-	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	// Fill one shard: find two keys that land in it.
-	var keys []string
-	for i := 0; len(keys) < 2; i++ {
-		k := fmt.Sprintf("testid\x00k-%d", i)
-		if maphash.String(c.seed, k)%16 == 0 {
-			keys = append(keys, k)
-		}
-	}
-	old, fresh := keys[0], keys[1]
-	if !c.use(old, now) {
-		t.Fatal("first use refused")
-	}
-	for range 100 {
-		if c.use(old, now) {
-			t.Fatal("a replay was accepted")
-		}
-	}
-	if c.use(old, now) {
-		t.Fatal("the replays evicted the nonce they replayed")
-	}
-	if !c.use(fresh, now) {
-		t.Fatal("a fresh nonce was refused")
-	}
-	if !c.use(old, now) {
-		t.Fatal("at the cap, a fresh nonce should have evicted the oldest")
-	}
-}
-
-// TestNonceCacheWindow: a nonce is refused for TimestampWindow after its use,
-// then forgotten; old entries are dropped, not kept until the cap.
-func TestNonceCacheWindow(t *testing.T) {
-	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := newNonceCache(0)
-	steps := []struct {
-		at   time.Duration
-		want bool
-	}{
-		{0, true},
-		{0, false},
-		{time.Minute, false},
-		{TimestampWindow, false},
-		{TimestampWindow + time.Nanosecond, true}, // forgotten, and now remembered again
-		{TimestampWindow + time.Minute, false},
-	}
-	for _, s := range steps {
-		if got := c.use("testid\x00n1", t0.Add(s.at)); got != s.want {
-			t.Fatalf("use at +%s = %v, want %v", s.at, got, s.want)
-		}
-	}
-	// Same nonce, other key: another entry.
-	if !c.use("denied-id\x00n1", t0) {
-		t.Fatal("a nonce of another key was refused")
-	}
-
-	c = newNonceCache(0)
-	for i := range 1000 {
-		c.use(fmt.Sprintf("old-%d", i), t0)
-	}
-	later := t0.Add(TimestampWindow + time.Second)
-	for i := range 1000 {
-		c.use(fmt.Sprintf("new-%d", i), later)
-	}
-	if n := c.len(); n != 1000 {
-		t.Errorf("after the window the cache holds %d, want only the 1000 recent nonces", n)
-	}
-	for i := range 1000 {
-		if !c.use(fmt.Sprintf("old-%d", i), later) {
-			t.Fatalf("old-%d is still remembered after the window", i)
-		}
-	}
-}
-
-// TestServerNonceCapacity: Options.NonceCapacity reaches the cache.
-func TestServerNonceCapacity(t *testing.T) {
-	srv := authTestServer(t, Options{NonceCapacity: 160})
-	if got := srv.auth.nonces.cap; got != 10 {
-		t.Errorf("per-shard cap %d, want 10", got)
-	}
-}
-
 // TestUnsupportedV3Algorithm: ACS3-HMAC-SM3 (which DARA can send) is refused as
 // an invalid signature method, not as an incomplete signature.
 func TestUnsupportedV3Algorithm(t *testing.T) {
@@ -378,7 +288,7 @@ func TestUnsupportedV3Algorithm(t *testing.T) {
 			t.Fatal(err)
 		}
 		req.Header.Set("Accept", "application/json")
-		signature.SignV3(req, nil, "DescribeDataPushResult", "2017-11-10", "testid", "testsecret", "n-"+alg, srv.Clock().Now())
+		signature.SignV3(req, nil, "DescribeDataPushResult", "2017-11-10", "testid", "testsecret", "n-"+alg, srv.Clock().Wall())
 		req.Header.Set("Authorization", strings.Replace(req.Header.Get("Authorization"), signature.V3Algorithm, alg, 1))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -401,5 +311,81 @@ func TestParseTimestampReusesOnlyTheSameText(t *testing.T) {
 		if !got.Equal(want) || (gotErr == nil) != (wantErr == nil) {
 			t.Fatalf("%q: %v, %v; want %v, %v", v, got, gotErr, want, wantErr)
 		}
+	}
+}
+
+// authV3Send sends a V3 request built by build (signed with the machine's time)
+// to srv and returns the status, the error code and the detail header.
+func authV3Send(t *testing.T, srv *Server, req *http.Request) (int, string, string) {
+	t.Helper()
+	resp, err := srv.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	code, _ := body["Code"].(string)
+	return resp.StatusCode, code, resp.Header.Get("X-Ensmock-Detail")
+}
+
+// TestV3ThirtyThousandSignedHeadersRefused (issue 18 row 3): a V3 request naming
+// 30,000 signed headers, and carrying them, is refused at once as an
+// incomplete signature that says why (signature.MaxV3SignedHeaders).
+func TestV3ThirtyThousandSignedHeadersRefused(t *testing.T) {
+	srv := authTestServer(t, Options{NoListener: true})
+	req, err := http.NewRequest(http.MethodPost, srv.URL()+"/?AppId="+authTestApp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json")
+	signature.SignV3(req, nil, "DescribeDataPushResult", "2017-11-10", "testid", "testsecret", "many-headers", srv.Clock().Wall())
+	a, err := signature.ParseV3Authorization(req.Header.Get("Authorization"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30_000 {
+		name := fmt.Sprintf("x-acs-h%d", i)
+		req.Header[name] = []string{"v"}
+		a.SignedHeaders = append(a.SignedHeaders, name)
+	}
+	req.Header.Set("Authorization", a.String())
+	status, code, detail := authV3Send(t, srv, req)
+	if status != 400 || code != "IncompleteSignature" || !strings.Contains(detail, "at most 100") {
+		t.Fatalf("%d %s %q, want 400 IncompleteSignature naming the cap", status, code, detail)
+	}
+}
+
+// TestV3BodyWithUnsignedContentType (issue 18 row 13): a V3 push whose form
+// body's content-type is not signed is refused (IncompleteSignature, detail
+// naming content-type) and changes nothing; signed, the same push works.
+func TestV3BodyWithUnsignedContentType(t *testing.T) {
+	srv := authTestServer(t, Options{NoListener: true})
+	form := []byte(url.Values{"Data": {authTestData}}.Encode())
+	build := func(nonce string, signCT bool) *http.Request {
+		req, err := http.NewRequest(http.MethodPost, srv.URL()+"/?AppId="+authTestApp, strings.NewReader(string(form)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "application/json")
+		if signCT {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		signature.SignV3(req, form, "PushApplicationData", "2017-11-10", "testid", "testsecret", nonce, srv.Clock().Wall())
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return req
+	}
+	status, code, detail := authV3Send(t, srv, build("ct-1", false))
+	if status != 400 || code != "IncompleteSignature" || !strings.Contains(detail, "content-type") {
+		t.Fatalf("unsigned content-type: %d %s %q", status, code, detail)
+	}
+	if n := authFiles(srv, ""); n != 0 {
+		t.Fatalf("a refused push changed state: %d files", n)
+	}
+	if status, code, detail := authV3Send(t, srv, build("ct-2", true)); status != 200 {
+		t.Fatalf("signed content-type: %d %s %q", status, code, detail)
+	}
+	if n := authFiles(srv, ""); n != 1 {
+		t.Fatalf("%d files after the signed push, want 1", n)
 	}
 }

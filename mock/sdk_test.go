@@ -15,8 +15,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,12 +50,34 @@ func sdkCreds() []mock.Credential {
 	)
 }
 
-// sdkMock starts a mock with auth on and a manual clock at the wall time (the
-// SDKs stamp requests with the wall time).
+// sdkMock starts a mock with auth on, a manual clock at the machine's time and
+// the default timestamp clock (the machine's time, which the SDKs sign with).
 func sdkMock(t *testing.T) (*mock.Server, *clock.Clock) {
 	t.Helper()
-	clk := clock.New(clock.Manual, 0, time.Now())
-	srv, err := mock.NewServer(mock.Options{Clock: clk, Credentials: sdkCreds(), TimestampClock: mock.TimestampMock})
+	return sdkMockWith(t, nil)
+}
+
+// fakeWall is the machine's time as a mock's clock reads it, shifted by an
+// offset the test sets: what the mock believes the machine's time is. The SDKs
+// keep signing with the real time.
+type fakeWall struct{ off atomic.Int64 }
+
+func (w *fakeWall) now() time.Time      { return time.Now().Add(time.Duration(w.off.Load())) }
+func (w *fakeWall) set(d time.Duration) { w.off.Store(int64(d)) }
+
+// sdkMockWith is sdkMock with options changed by edit (nil: none). The clock,
+// unless edit sets one, is manual, at the machine's time.
+func sdkMockWith(t *testing.T, edit func(*mock.Options)) (*mock.Server, *clock.Clock) {
+	t.Helper()
+	opts := mock.Options{Credentials: sdkCreds()}
+	if edit != nil {
+		edit(&opts)
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.New(clock.Manual, 0, time.Now())
+	}
+	clk := opts.Clock
+	srv, err := mock.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,6 +263,11 @@ func daraClient(t *testing.T, endpoint, alg, id, secret, token string) *openapi.
 // daraCall calls an action as the generated ENS client does (alibaba-wire.md §2),
 // business parameters in the query; body, when set, is sent as a form.
 func daraCall(c *openapi.Client, action string, query map[string]string, headers map[string]string, body map[string]any) (map[string]any, error) {
+	return daraCallMethod(c, "POST", action, query, headers, body)
+}
+
+// daraCallMethod is daraCall with the HTTP method chosen (DescribeDataDownloadURL is GET-only).
+func daraCallMethod(c *openapi.Client, method, action string, query map[string]string, headers map[string]string, body map[string]any) (map[string]any, error) {
 	req := &openapi.OpenApiRequest{Query: map[string]*string{}}
 	for k, v := range query {
 		req.Query[k] = tea.String(v)
@@ -254,7 +283,7 @@ func daraCall(c *openapi.Client, action string, query map[string]string, headers
 	}
 	params := &openapi.Params{
 		Action: tea.String(action), Version: tea.String("2017-11-10"), Protocol: tea.String("HTTP"),
-		Pathname: tea.String("/"), Method: tea.String("POST"), AuthType: tea.String("AK"), Style: tea.String("RPC"),
+		Pathname: tea.String("/"), Method: tea.String(method), AuthType: tea.String("AK"), Style: tea.String("RPC"),
 		ReqBodyType: tea.String("formData"), BodyType: tea.String("json"),
 	}
 	return c.CallApi(params, req, &dara.RuntimeOptions{})
@@ -327,13 +356,26 @@ func TestDaraV3FormBody(t *testing.T) {
 	for _, m := range daraModes {
 		t.Run(m.name, func(t *testing.T) {
 			srv, _ := sdkMock(t)
-			c := daraClient(t, srv.Endpoint(), m.alg, "testid", "testsecret", "")
+			var mu sync.Mutex
+			var authz string
+			front := tamperFront(t, srv, func(r *http.Request) { mu.Lock(); authz = r.Header.Get("Authorization"); mu.Unlock() })
+			c := daraClient(t, front, m.alg, "testid", "testsecret", "")
 			_, err := daraCall(c, "PushApplicationData", map[string]string{"AppId": sdkAppID}, nil, map[string]any{"Data": sdkData})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if n := dataFilesIn(srv); n != 1 {
 				t.Fatalf("engine holds %d files, want 1", n)
+			}
+			if m.alg != "" {
+				return
+			}
+			// DARA signs content-type, which the mock requires of a V3 request with a body.
+			mu.Lock()
+			defer mu.Unlock()
+			a, err := signature.ParseV3Authorization(authz)
+			if err != nil || !slices.Contains(a.SignedHeaders, "content-type") {
+				t.Fatalf("DARA's V3 SignedHeaders %v (%v) lack content-type", a.SignedHeaders, err)
 			}
 		})
 	}
@@ -444,6 +486,7 @@ func TestSDKAuthErrors(t *testing.T) {
 		id, secret  string
 		token       string
 		advance     time.Duration                                // move the mock's clock before the call
+		skewed      bool                                         // the timestamp window follows the mock's clock (TimestampMock)
 		mutate      func(srv *mock.Server) func(r *http.Request) // in flight, after signing
 		code        string
 		codeV3      string // when the V3 answer differs
@@ -456,7 +499,7 @@ func TestSDKAuthErrors(t *testing.T) {
 			msgContains: "Specified access key is not found."},
 		{name: "wrong secret", id: "testid", secret: "not-the-secret", code: "SignatureDoesNotMatch", status: 400,
 			msgContains: "server string to sign is:"},
-		{name: "expired timestamp", advance: 20 * time.Minute, code: "InvalidTimeStamp.Expired", status: 400,
+		{name: "expired timestamp on a skewed server", advance: 20 * time.Minute, skewed: true, code: "InvalidTimeStamp.Expired", status: 400,
 			msgContains: "Specified time stamp or date value is expired."},
 		{name: "no permission", id: "denied-id", secret: "denied-secret", code: "NoPermission", status: 400,
 			msgContains: "Permission denied."},
@@ -528,7 +571,11 @@ func TestSDKAuthErrors(t *testing.T) {
 	for _, kind := range sdkKinds {
 		for _, tc := range cases {
 			t.Run(kind.name+"/"+tc.name, func(t *testing.T) {
-				srv, clk := sdkMock(t)
+				srv, clk := sdkMockWith(t, func(o *mock.Options) {
+					if tc.skewed {
+						o.TimestampClock = mock.TimestampMock
+					}
+				})
 				if tc.advance != 0 {
 					if err := clk.Advance(tc.advance); err != nil {
 						t.Fatal(err)
@@ -718,8 +765,9 @@ func sdk1ParseError(resp *http.Response, body []byte) *sdkerrors.ServerError {
 }
 
 func TestRawV1NonceReplay(t *testing.T) {
-	srv, clk := sdkMock(t)
-	q := rawSignedV1("DescribeDataPushResult", url.Values{"AppId": {sdkAppID}}, nil, "nonce-replay-1", clk.Now())
+	var wall fakeWall
+	srv, clk := sdkMockWith(t, func(o *mock.Options) { o.Clock = clock.NewWithWall(clock.Manual, 0, time.Time{}, wall.now) })
+	q := rawSignedV1("DescribeDataPushResult", url.Values{"AppId": {sdkAppID}}, nil, "nonce-replay-1", clk.Wall())
 	if resp, body := rawV1Post(t, srv.Endpoint(), q, nil); resp.StatusCode != 200 {
 		t.Fatalf("first: %d %s", resp.StatusCode, body)
 	}
@@ -729,14 +777,13 @@ func TestRawV1NonceReplay(t *testing.T) {
 	}
 	// The same nonce from another AccessKeyId is another nonce.
 	other := url.Values{"Action": {"DescribeDataPushResult"}, "Version": {"2017-11-10"}, "Format": {"JSON"}, "AppId": {sdkAppID}}
-	signature.SignV1(http.MethodPost, other, "denied-id", "denied-secret", "nonce-replay-1", clk.Now())
+	signature.SignV1(http.MethodPost, other, "denied-id", "denied-secret", "nonce-replay-1", clk.Wall())
 	if resp, body := rawV1Post(t, srv.Endpoint(), other, nil); resp.StatusCode != 200 {
 		t.Fatalf("same nonce, other key: %d %s", resp.StatusCode, body)
 	}
-	// Past the window the nonce is forgotten, but then the timestamp is expired too.
-	if err := clk.Advance(16 * time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	// Past the window the nonce is forgotten, but then the timestamp is expired
+	// too: 16 minutes of the machine's time later (the mock's clock has not moved).
+	wall.set(16 * time.Minute)
 	resp, body = rawV1Post(t, srv.Endpoint(), q, nil)
 	if se := sdk1ParseError(resp, body); se.ErrorCode() != "InvalidTimeStamp.Expired" {
 		t.Fatalf("old replay: %d %s", se.HttpStatus(), se.ErrorCode())
@@ -751,7 +798,7 @@ func TestRawV3NonceReplay(t *testing.T) {
 			t.Fatal(err)
 		}
 		req.Header.Set("Accept", "application/json")
-		signature.SignV3(req, nil, "DescribeDataPushResult", "2017-11-10", "testid", "testsecret", "v3-nonce-1", clk.Now())
+		signature.SignV3(req, nil, "DescribeDataPushResult", "2017-11-10", "testid", "testsecret", "v3-nonce-1", clk.Wall())
 		return req
 	}
 	if resp, body := rawSend(t, build()); resp.StatusCode != 200 {
@@ -772,7 +819,7 @@ func TestRawV1EmptyAndOddParametersAreSigned(t *testing.T) {
 	nonce := 0
 	next := func() string { nonce++; return fmt.Sprintf("odd-%d", nonce) }
 
-	q := rawSignedV1("DescribeDataPushResult", odd, nil, next(), clk.Now())
+	q := rawSignedV1("DescribeDataPushResult", odd, nil, next(), clk.Wall())
 	if !strings.Contains(q.Encode(), "SignatureType=&") || !strings.Contains(q.Encode(), "EnsRegionIds=null") {
 		t.Fatalf("query %s", q.Encode())
 	}
@@ -781,7 +828,7 @@ func TestRawV1EmptyAndOddParametersAreSigned(t *testing.T) {
 	}
 	for _, p := range []string{"SignatureType", "EnsRegionIds"} {
 		t.Run("dropped "+p, func(t *testing.T) {
-			q := rawSignedV1("DescribeDataPushResult", odd, nil, next(), clk.Now())
+			q := rawSignedV1("DescribeDataPushResult", odd, nil, next(), clk.Wall())
 			q.Del(p)
 			resp, body := rawV1Post(t, srv.Endpoint(), q, nil)
 			if se := sdk1ParseError(resp, body); se.ErrorCode() != "SignatureDoesNotMatch" {
@@ -790,7 +837,7 @@ func TestRawV1EmptyAndOddParametersAreSigned(t *testing.T) {
 		})
 		t.Run("added "+p, func(t *testing.T) {
 			plain := url.Values{"AppId": {sdkAppID}}
-			q := rawSignedV1("DescribeDataPushResult", plain, nil, next(), clk.Now())
+			q := rawSignedV1("DescribeDataPushResult", plain, nil, next(), clk.Wall())
 			q[p] = odd[p]
 			resp, body := rawV1Post(t, srv.Endpoint(), q, nil)
 			se := sdk1ParseError(resp, body)
@@ -810,7 +857,7 @@ func TestRawV1EmptyAndOddParametersAreSigned(t *testing.T) {
 func TestRawV1FormBody(t *testing.T) {
 	srv, clk := sdkMock(t)
 	form := url.Values{"Data": {sdkData}}
-	q := rawSignedV1("PushApplicationData", url.Values{"AppId": {sdkAppID}}, form, "form-1", clk.Now())
+	q := rawSignedV1("PushApplicationData", url.Values{"AppId": {sdkAppID}}, form, "form-1", clk.Wall())
 
 	tampered := url.Values{"Data": {strings.Replace(sdkData, "app01", "app02", 1)}}
 	resp, body := rawV1Post(t, srv.Endpoint(), q, tampered)
@@ -842,7 +889,7 @@ func TestRawV3TamperedBody(t *testing.T) {
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Accept", "application/json")
-		signature.SignV3(req, form, "PushApplicationData", "2017-11-10", "testid", "testsecret", nonce, clk.Now())
+		signature.SignV3(req, form, "PushApplicationData", "2017-11-10", "testid", "testsecret", nonce, clk.Wall())
 		return req
 	}
 	bad := bytes.Replace(form, []byte("app01"), []byte("app02"), 1)

@@ -57,8 +57,8 @@ func (u uiSource) LastResultCodes(account, appID string, keys []ui.FileKey) map[
 	for _, k := range keys {
 		want[k] = true
 	}
-	for _, e := range u.s.journal.List(control.Filter{Action: "PushApplicationData", Account: account, Status: 200}) {
-		if e.Params["AppId"] != appID || len(e.ResultCodes) == 0 {
+	for _, e := range u.s.journal.List(control.Filter{Action: "PushApplicationData", Account: account, App: appID, Status: 200}) {
+		if len(e.ResultCodes) == 0 {
 			continue
 		}
 		var data []struct {
@@ -109,7 +109,7 @@ func (u uiSource) Requests(f ui.RequestFilter) []ui.Request {
 	out := make([]ui.Request, len(list))
 	for i, e := range list {
 		out[i] = ui.Request{Time: e.Time, RequestID: e.RequestID, Action: e.Action, Account: e.Account, Method: e.Method,
-			HTTPStatus: e.HTTPStatus, ErrorCode: e.ErrorCode, Detail: e.Detail, Warnings: e.Warnings, ResultCodes: e.ResultCodes, Params: e.Params}
+			HTTPStatus: e.HTTPStatus, ErrorCode: e.ErrorCode, Detail: e.Detail, Warnings: e.Warnings, ResultCodes: e.ResultCodes, Params: e.Params, Response: e.Response}
 	}
 	return out
 }

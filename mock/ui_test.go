@@ -50,7 +50,7 @@ func uiMock(tb testing.TB, n int, opts mock.Options) *mock.Server {
 
 func get(tb testing.TB, h http.Handler, path string, header http.Header) (int, string) {
 	tb.Helper()
-	r := httptest.NewRequest(http.MethodGet, path, nil)
+	r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8080"+path, nil)
 	for k, v := range header {
 		r.Header[k] = v
 	}
@@ -117,6 +117,32 @@ func TestLiveViewToken(t *testing.T) {
 	}
 }
 
+// TestLiveViewGuard: the live view refuses what the control plane refuses: a
+// Host the mock does not answer to (DNS rebinding) and another site's Origin.
+func TestLiveViewGuard(t *testing.T) {
+	srv := uiMock(t, 3, mock.Options{})
+	for _, c := range []struct {
+		host, origin string
+		want         int
+	}{
+		{"127.0.0.1:8080", "", 200},
+		{"localhost:8080", "http://localhost:8080", 200},
+		{"evil.example.com", "", 403},
+		{"127.0.0.1:8080", "http://evil.example.com", 403},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/_ensmock/ui/grid", nil)
+		r.Host = c.host
+		if c.origin != "" {
+			r.Header.Set("Origin", c.origin)
+		}
+		w := httptest.NewRecorder()
+		srv.HTTPHandler().ServeHTTP(w, r)
+		if w.Code != c.want {
+			t.Errorf("Host %q Origin %q: %d, want %d", c.host, c.origin, w.Code, c.want)
+		}
+	}
+}
+
 // TestLiveViewControlSeparate: with the control plane on its own listener, the
 // live view goes with it and the API listener does not serve it.
 func TestLiveViewControlSeparate(t *testing.T) {
@@ -143,7 +169,7 @@ func BenchmarkLiveView(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				w := httptest.NewRecorder()
-				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8080"+path, nil))
 				if w.Code != 200 {
 					b.Fatal(w.Code)
 				}

@@ -2,9 +2,11 @@ package signature
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -115,7 +117,7 @@ func TestV3RoundTripAndTamper(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, h := range []string{"content-type", "x-acs-credentials-provider"} {
-		if !containsFold(auth.SignedHeaders, h) {
+		if !slices.Contains(auth.SignedHeaders, h) {
 			t.Errorf("%s not signed: %v", h, auth.SignedHeaders)
 		}
 	}
@@ -174,6 +176,14 @@ func TestV3RoundTripAndTamper(t *testing.T) {
 			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "SignedHeaders=content-type;host;", "SignedHeaders=content-type;", 1))
 			return body, testSecret
 		}, ErrIncomplete},
+		{"content-type not signed", func(r *http.Request) ([]byte, string) {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "SignedHeaders=content-type;host;", "SignedHeaders=host;", 1))
+			return body, testSecret
+		}, ErrIncomplete},
+		{"content-type stripped in transit", func(r *http.Request) ([]byte, string) {
+			r.Header.Del("Content-Type")
+			return body, testSecret
+		}, ErrSignatureMismatch},
 		{"no Authorization", func(r *http.Request) ([]byte, string) { r.Header.Del("Authorization"); return body, testSecret }, ErrMalformedAuthorization},
 	}
 	for _, tc := range tests {
@@ -241,5 +251,110 @@ func BenchmarkVerifyV3(b *testing.B) {
 		if _, _, err := VerifyV3(req, nil, testSecret); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestV3BodyRequiresSignedContentType (issue 18 row 13): a request with a body
+// whose content-type is not signed is refused, whether it carries one or not,
+// so stripping or changing it in transit cannot drop the form's parameters; a
+// request without a body needs none; a client that signs it passes.
+func TestV3BodyRequiresSignedContentType(t *testing.T) {
+	body := []byte("AppId=x&Data=%5B%5D")
+	build := func(ctBeforeSigning, ctAfter string, b []byte) *http.Request {
+		req := newV3Request(t, "http://127.0.0.1:8080/?RegionId=cn-hangzhou", nil)
+		if ctBeforeSigning != "" {
+			req.Header.Set("Content-Type", ctBeforeSigning)
+		}
+		SignV3(req, b, "PushApplicationData", "2017-11-10", testID, testSecret, testNonce, ensTime)
+		if ctAfter != "" {
+			req.Header.Set("Content-Type", ctAfter)
+		}
+		return req
+	}
+	for _, tc := range []struct {
+		name          string
+		before, after string
+		body          []byte
+		want          error
+	}{
+		{"signed content-type with a body", "application/x-www-form-urlencoded", "", body, nil},
+		{"body, no content-type at all", "", "", body, ErrIncomplete},
+		{"body, content-type added after signing", "", "application/x-www-form-urlencoded", body, ErrIncomplete},
+		{"no body, no content-type", "", "", nil, nil},
+		{"no body, unsigned content-type", "", "application/x-www-form-urlencoded", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := VerifyV3(build(tc.before, tc.after, tc.body), tc.body, testSecret)
+			if !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if err != nil && !strings.Contains(err.Error(), "content-type") {
+				t.Errorf("the error does not name content-type: %v", err)
+			}
+		})
+	}
+}
+
+// TestV3ThirtyThousandSignedHeaders (issue 18 row 3): a SignedHeaders list of
+// 30,000 names, on a request carrying 30,000 header names that are not in
+// canonical form (so every lookup used to fall back to a scan of all of them:
+// minutes of CPU before the secret was checked), is refused by the parser at
+// once with a clear error.
+func TestV3ThirtyThousandSignedHeaders(t *testing.T) {
+	const n = 30_000
+	req := newV3Request(t, "http://127.0.0.1:8080/", nil)
+	SignV3(req, nil, "DescribeDataPushResult", "2017-11-10", testID, testSecret, testNonce, ensTime)
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("x-acs-h%d", i)
+		req.Header[names[i]] = []string{"v"} // not canonical: never found by a canonical lookup
+	}
+	a, _ := ParseV3Authorization(req.Header.Get("Authorization"))
+	a.SignedHeaders = names
+	req.Header.Set("Authorization", a.String())
+	_, _, err := VerifyV3(req, nil, testSecret)
+	if !errors.Is(err, ErrTooManySignedHeaders) || !errors.Is(err, ErrMalformedAuthorization) {
+		t.Fatalf("err = %v, want ErrTooManySignedHeaders", err)
+	}
+	if !strings.Contains(err.Error(), "30000 names, at most 100") {
+		t.Errorf("unclear error: %v", err)
+	}
+	if _, err := ParseV3Authorization(a.String()); !errors.Is(err, ErrTooManySignedHeaders) {
+		t.Errorf("parse: %v", err)
+	}
+}
+
+// TestV3ManyHeadersLinear: at the cap of signed names, all stored in
+// non-canonical form, and 30,000 further header names, verification finds
+// every value through one index (the old scan per name did 100 × 30,000
+// comparisons, and 30,000 × 30,000 for the unsigned-x-acs check below).
+func TestV3ManyHeadersLinear(t *testing.T) {
+	build := func(extra string) *http.Request {
+		req := newV3Request(t, "http://127.0.0.1:8080/", nil)
+		for i := range MaxV3SignedHeaders - 10 {
+			req.Header[fmt.Sprintf("x-acs-h%d", i)] = []string{fmt.Sprint(i)}
+		}
+		SignV3(req, nil, "DescribeDataPushResult", "2017-11-10", testID, testSecret, testNonce, ensTime)
+		for i := range 30_000 {
+			req.Header[fmt.Sprintf("%s%d", extra, i)] = []string{"v"}
+		}
+		return req
+	}
+	req := build("x-other-")
+	a, _, err := VerifyV3(req, nil, testSecret)
+	if err != nil {
+		t.Fatalf("%d signed names, 30,000 other headers: %v", len(a.SignedHeaders), err)
+	}
+	if len(a.SignedHeaders) <= MaxV3SignedHeaders-10 || len(a.SignedHeaders) > MaxV3SignedHeaders {
+		t.Fatalf("%d signed names", len(a.SignedHeaders))
+	}
+	// A signed value changed under a non-canonical key is noticed.
+	req.Header["x-acs-h7"] = []string{"changed"}
+	if _, _, err := VerifyV3(req, nil, testSecret); !errors.Is(err, ErrSignatureMismatch) {
+		t.Fatalf("changed x-acs-h7: %v", err)
+	}
+	// 30,000 unsigned x-acs-* headers: refused, naming one.
+	if _, _, err := VerifyV3(build("x-acs-unsigned-"), nil, testSecret); !errors.Is(err, ErrIncomplete) || !strings.Contains(err.Error(), "x-acs-unsigned-") {
+		t.Fatalf("unsigned x-acs headers: %v", err)
 	}
 }

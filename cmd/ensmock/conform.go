@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,14 +14,27 @@ import (
 	"github.com/ensmock/ensmock/conformance"
 )
 
-func init() { commands["conform"] = conform }
+func init() {
+	commands["conform"] = conform
+	commandVariables["conform"] = func() []string {
+		var (
+			cfg     conformance.Config
+			formats listFlag
+		)
+		return conformCommand(&cfg, &formats, io.Discard, io.Discard).variables()
+	}
+}
 
-// listFlag is a repeatable string flag.
+// listFlag is a repeatable string flag; one value may list several, comma-separated.
 type listFlag []string
 
 func (l *listFlag) String() string { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error {
-	*l = append(*l, v)
+	for _, one := range strings.Split(v, ",") {
+		if one = strings.TrimSpace(one); one != "" {
+			*l = append(*l, one)
+		}
+	}
 	return nil
 }
 
@@ -43,18 +56,16 @@ var conformEnv = map[string]string{
 	"seed":              "ENSMOCK_CONFORM_SEED",
 	"concurrency":       "ENSMOCK_CONFORM_CONCURRENCY",
 	"poll-timeout":      "ENSMOCK_CONFORM_POLL_TIMEOUT",
+	"regions":           "ENS_REGIONS",
+	"files-addr":        "ENSMOCK_CONFORM_FILES_ADDR",
+	"files-url":         "ENSMOCK_CONFORM_FILES_URL",
 }
 
-// conform runs the conformance suite against --target. Exit status: 0 when
-// every selected scenario passed (or failed and is listed as known to fail),
-// 1 when one did not, 2 for a usage or configuration error.
-func conform(args []string, stdout, stderr io.Writer) int {
-	var (
-		cfg     conformance.Config
-		formats listFlag
-	)
-	fs := flag.NewFlagSet("conform", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func conformCommand(cfg *conformance.Config, formats *listFlag, stdout, stderr io.Writer) *command {
+	c := newCommand("conform", "ensmock conform --target URL [flags]",
+		"Runs the conformance suite against an ENS data-distribution endpoint.", stdout, stderr)
+	c.env = conformEnv
+	fs := c.fs
 	fs.StringVar(&cfg.Endpoint, "target", "", "base URL of the ENS implementation under test, e.g. http://127.0.0.1:8080")
 	fs.StringVar(&cfg.AccessKeyID, "access-key-id", "testid", "AccessKeyId with full permission")
 	fs.StringVar(&cfg.AccessKeySecret, "access-key-secret", "testsecret", "its AccessKeySecret")
@@ -65,51 +76,39 @@ func conform(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.ControlURL, "control", "", "base URL of the ensmock control plane; without it @control scenarios are not selected")
 	fs.StringVar(&cfg.ControlToken, "control-token", "", "bearer token of a protected control plane")
 	fs.StringVar(&cfg.Tags, "tags", "", `scenarios to run, e.g. "@core", "@core && ~@xml", "@auth,@validation" (and/or/not also work)`)
-	fs.Var(&formats, "format", "report format: pretty, progress, junit, cucumber or events, each optionally :FILE; repeatable (default progress)")
-	fs.StringVar(&cfg.KnownFailing, "known-failing", "", "file of scenario names (one a line) that are known to fail")
+	fs.Var(formats, "format", "report format: pretty, progress, junit, cucumber or events, each optionally :FILE; repeatable or comma-separated (default progress)")
+	fs.StringVar(&cfg.KnownFailing, "known-failing", "", `file of scenarios known to fail, "feature file: scenario name" a line (globs; # comments)`)
 	fs.Int64Var(&cfg.Seed, "seed", 0, "random order seed: 0 picks one (printed), negative keeps the order of the files")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "scenarios run at once")
 	fs.DurationVar(&cfg.PollTimeout, "poll-timeout", 2*time.Minute, "bound of each wait for a push to finish, without a control plane")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ensmock conform --target URL [flags]\n\nRuns the conformance suite against an ENS data-distribution endpoint.\n\nflags (environment variable in brackets):")
-		fs.VisitAll(func(f *flag.Flag) {
-			def := ""
-			if f.DefValue != "" {
-				def = fmt.Sprintf(" (default %q)", f.DefValue)
-			}
-			fmt.Fprintf(stderr, "  --%s [%s]\n    \t%s%s\n", f.Name, conformEnv[f.Name], f.Usage, def)
-		})
-	}
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		v, ok := os.LookupEnv(conformEnv[f.Name])
-		if !ok || envErr != nil {
-			return
-		}
-		if f.Name == "format" {
-			for _, one := range strings.Split(v, ",") {
-				if one = strings.TrimSpace(one); one != "" {
-					formats = append(formats, one)
-				}
-			}
-			return
-		}
-		if err := f.Value.Set(v); err != nil {
-			envErr = fmt.Errorf("%s=%q: %w", conformEnv[f.Name], v, err)
-		}
-		f.DefValue = v
+	fs.Func("regions", "the target's edge nodes a push reaches, comma-separated (default: discovered with a probe push)", func(v string) error {
+		cfg.Regions = append(cfg.Regions, strings.Split(v, ",")...)
+		return nil
 	})
-	if envErr != nil {
-		fmt.Fprintln(stderr, "ensmock conform:", envErr)
-		return 2
+	fs.StringVar(&cfg.FilesAddr, "files-addr", "127.0.0.1:0", "where the runner serves the scenarios' data files")
+	fs.StringVar(&cfg.FilesURL, "files-url", "", "base URL the target downloads the data files from (default: the --files-addr listener's own URL), e.g. http://host.docker.internal:8081 for a target in a container")
+	c.after = "exit status: 0 passed; 1 a scenario failed (or a known-failing one passed);\n" +
+		"2 not judged: a usage error, a failed pre-flight check (target, credentials, clock,\n" +
+		"control plane, data files), a stale known-failing entry, or an interrupted run"
+	return c
+}
+
+// conform runs the conformance suite against --target. Exit status: 0 when
+// every selected scenario passed (or failed and is listed as known to fail),
+// 1 when one did not, 2 when the target was not judged (a usage or
+// configuration error, a failed pre-flight check, an interrupted run).
+func conform(args []string, stdout, stderr io.Writer) int {
+	var (
+		cfg     conformance.Config
+		formats listFlag
+	)
+	c := conformCommand(&cfg, &formats, stdout, stderr)
+	if code, ok := c.exit(c.applyEnv()); !ok {
+		return code
 	}
 	envFormats := len(formats)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "ensmock conform: unexpected arguments %q\n", fs.Args())
-		return 2
+	if code, ok := c.exit(c.parseArgs(args)); !ok {
+		return code
 	}
 	if len(formats) > envFormats && envFormats > 0 {
 		formats = formats[envFormats:] // --format on the command line replaces the environment's
@@ -117,14 +116,25 @@ func conform(args []string, stdout, stderr io.Writer) int {
 	cfg.Formats = formats
 	cfg.Output = stdout
 
+	// Ctrl-C or SIGTERM cancels the run; Run still puts the target's clock
+	// back (with a context of its own) before it returns. A second signal
+	// after the first kills at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	res, err := conformance.Run(ctx, cfg)
-	if err != nil {
+	var nj *conformance.NotJudgedError
+	switch {
+	case errors.As(err, &nj):
+		fmt.Fprintln(stderr, "ensmock conform:", nj)
+		return 2
+	case err != nil:
 		fmt.Fprintln(stderr, "ensmock conform:", err)
 		return 2
-	}
-	if !res.Passed {
+	case !res.Passed:
 		return 1
 	}
 	return 0

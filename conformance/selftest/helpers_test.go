@@ -24,9 +24,6 @@ func newMock(t testing.TB, opts mock.Options) *mock.Server {
 	if opts.Clock == nil {
 		opts.Clock = clock.New(clock.Manual, 1, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	}
-	if opts.TimestampClock == "" {
-		opts.TimestampClock = mock.TimestampMock // the runner signs with the target's clock
-	}
 	srv, err := mock.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)

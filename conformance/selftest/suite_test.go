@@ -67,7 +67,7 @@ func TestSuiteIsStable(t *testing.T) {
 // TestSuiteOverTheNetwork runs a slice of the suite over a loopback listener,
 // with the mock's own HTTP server (the default client, not an in-process one).
 func TestSuiteOverTheNetwork(t *testing.T) {
-	srv, err := mock.NewServer(mock.Options{Clock: newMock(t, mock.Options{}).Clock(), TimestampClock: mock.TimestampMock})
+	srv, err := mock.NewServer(mock.Options{Clock: newMock(t, mock.Options{}).Clock()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,6 +124,7 @@ type Request struct {
 	Warnings    []string
 	ResultCodes []int
 	Params      map[string]string
+	Response    string // the body of a successful answer, as sent (cut)
 }
 
 // Config configures the live view.

@@ -3,6 +3,9 @@ package uitest
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -156,5 +159,36 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	if title := eval[string](t, ctx, `document.title`); title != "ensmock conformance report: FAIL" {
 		t.Errorf("title %q: a scenario name ran as script", title)
+	}
+}
+
+// TestReportNotJudged: a run the pre-flight stops still writes its report,
+// which says why nothing was judged.
+func TestReportNotJudged(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "report.html")
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port that answers nothing: closed at once
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	_, err = conformance.Run(context.Background(), conformance.Config{
+		Endpoint: "http://" + dead, AccessKeyID: "testid", AccessKeySecret: "testsecret",
+		Formats: []string{"html:" + file}, Features: os.DirFS("testdata/report"), Output: io.Discard,
+		HTTPClient: &http.Client{Timeout: 5 * time.Second},
+	})
+	var nj *conformance.NotJudgedError
+	if !errors.As(err, &nj) {
+		t.Fatalf("Run against a dead target: %v, want a NotJudgedError", err)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("no report: %v", err)
+	}
+	page := string(data)
+	for _, want := range []string{`id="verdict">NOT JUDGED</span>`, "not judged (" + nj.Check + ")", "No scenario ran."} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the report lacks %q", want)
+		}
 	}
 }

@@ -301,7 +301,7 @@ func listenAndServe(ctx context.Context, force <-chan struct{}, f serveFlags, op
 	if cln != nil {
 		control = "http://" + cln.Addr().String() + "/_ensmock/"
 	}
-	args := []any{"url", url, "control", control, "auth", !opts.AuthOff, "credentials", describeCredentials(opts),
+	args := []any{"url", url, "control", control, "liveView", control + "ui/", "auth", !opts.AuthOff, "credentials", describeCredentials(opts),
 		"clock", opts.Clock.State().Mode, "source", srv.Source(), "faults", len(opts.Faults), "maxConnections", opts.MaxConnections}
 	if opts.ControlToken != "" {
 		args = append(args, "controlToken", "required")

@@ -299,7 +299,8 @@ func TestConformFlagsHaveEnvironment(t *testing.T) {
 	if n != len(conformEnv) {
 		t.Errorf("%d flags, %d environment variables", n, len(conformEnv))
 	}
-	code, _, errOut := runConform("-h")
+	code, out, errOut := runConform("-h")
+	errOut = out + errOut // -h prints to stdout
 	for name, env := range conformEnv {
 		if !strings.Contains(errOut, "--"+name+" ["+env+"]") {
 			t.Errorf("-h does not show --%s [%s]", name, env)

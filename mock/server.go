@@ -65,6 +65,9 @@ type Options struct {
 	Credentials []Credential
 	// StrictApps accepts only registered AppIds (control plane /_ensmock/apps).
 	StrictApps bool
+	// Strict turns ensmock's own limits (bounds the official documentation does
+	// not state) into errors; by default they are accepted with a warning.
+	Strict bool
 
 	// Spec replaces the embedded OpenAPI document (tests that change a constraint).
 	Spec []byte

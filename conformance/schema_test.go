@@ -48,3 +48,27 @@ func TestCheckResponse(t *testing.T) {
 		})
 	}
 }
+
+// TestCoverageMissing: an empty coverage misses the whole documented surface,
+// and an entry counts only when a @core scenario covered it.
+func TestCoverageMissing(t *testing.T) {
+	doc, err := Documented()
+	if err != nil || len(doc) < 100 {
+		t.Fatalf("Documented: %d entries, %v", len(doc), err)
+	}
+	c := &Coverage{entries: map[string]map[string]bool{}}
+	if missing, _ := c.Missing(); len(missing) != len(doc) {
+		t.Errorf("an empty coverage misses %d of %d entries", len(missing), len(doc))
+	}
+	c.add(paramEntry("PushApplicationData", "AppId", "GET", "query", "v1"), "an @extended scenario", false)
+	c.add("error   Forbidden.RAM (HTTP 403)", "a @core scenario", true)
+	missing, _ := c.Missing()
+	if len(missing) != len(doc)-1 {
+		t.Errorf("after one @core error and one @extended parameter, %d of %d entries are missing", len(missing), len(doc))
+	}
+	for _, m := range missing {
+		if strings.HasPrefix(m, "error   NoPermission") {
+			t.Errorf("Forbidden.RAM (HTTP 403) does not cover %q", m)
+		}
+	}
+}

@@ -214,6 +214,21 @@ func faithfulImplementations() []faithful {
 					editCode(resp, "SignatureDoesNotMatch", func(doc map[string]any) { resp.status = http.StatusForbidden })
 				})
 			}},
+		{name: "without PageSize, every data file on one page",
+			opts: func(t *testing.T, o *mock.Options) { o.StrictApps = true },
+			setup: func(t *testing.T, srv *mock.Server, cfg *conformance.Config) {
+				cfg.AppID = "474bdef0-d149-4695-abfb-52912d9143f0"
+				registerAppWithFiles(t, srv, cfg.AppID, 25)
+			},
+			// The metadata's PageSize: "导出全部时可不传入" (omit it to export everything).
+			wrap: func(h http.Handler) http.Handler {
+				return rewrite(h, func(r *http.Request) {
+					if action(r) != "DescribeDataPushResult" || r.ContentLength > 0 || r.URL.Query().Has("PageSize") || r.URL.Query().Has("PageNumber") {
+						return
+					}
+					editQuery(r, func(q url.Values) { q.Set("PageSize", "1000") })
+				}, nil)
+			}},
 		{name: "signed with V3, every transfer done before the next request",
 			signing: "v3",
 			opts: func(t *testing.T, o *mock.Options) {

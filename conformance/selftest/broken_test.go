@@ -257,6 +257,22 @@ func brokenImplementations() []broken {
 					})
 				})
 			}},
+		{name: "ResultCode as a JSON string", caught: "a fresh push answers ResultCode 0",
+			wrap: func(h http.Handler) http.Handler {
+				return rewrite(h, nil, func(r *http.Request, resp *response) {
+					resp.body = regexp.MustCompile(`"ResultCode":(\d+)`).ReplaceAll(resp.body, []byte(`"ResultCode":"$1"`))
+				})
+			}},
+		{name: "JSON answered as text/plain", caught: "a fresh push answers ResultCode 0",
+			wrap: func(h http.Handler) http.Handler {
+				return rewrite(h, nil, func(r *http.Request, resp *response) {
+					if strings.Contains(resp.header.Get("Content-Type"), "json") {
+						resp.header.Set("Content-Type", "text/plain;charset=utf-8")
+					}
+				})
+			}},
+		{name: "unsigned requests accepted", caught: "a request without any signature parameter is refused",
+			opts: func(t *testing.T, o *mock.Options) { o.AuthOff = true }},
 		{name: "DataNames filter ignored", caught: "DataNames filters by name",
 			wrap: func(h http.Handler) http.Handler {
 				return rewrite(h, func(r *http.Request) {

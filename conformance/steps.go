@@ -1325,13 +1325,45 @@ func (w *world) everyParam(action string) (url.Values, error) {
 		w.lastFiles = []dataFile{f}
 		return url.Values{"AppId": {w.app}, "Data": {string(data)}, "PushStrategy": {in}, "Timeout": {"1800"}}, nil
 	case "DescribeDataPushResult":
+		// Dates two days either side of the first push, as the target itself
+		// dates it (StartTime): whatever its clock and time zone, they hold it.
+		now, err := w.pushTime(name, "1.0")
+		if err != nil {
+			return nil, err
+		}
 		return url.Values{"AppId": {w.app}, "DataNames": {name}, "DataVersions": {"1.0"}, "RegionIds": {regions[0]},
-			"MinDate": {"2000-01-01"}, "MaxDate": {"2999-12-31"}, "PageNumber": {"1"}, "PageSize": {"10"}}, nil
+			"MinDate": {now.AddDate(0, 0, -2).Format("2006-01-02")}, "MaxDate": {now.AddDate(0, 0, 2).Format("2006-01-02")},
+			"PageNumber": {"1"}, "PageSize": {"10"}}, nil
 	case "DescribeDataDownloadURL":
 		return url.Values{"AppId": {w.app}, "DataName": {name}, "DataVersion": {"1.0"},
 			"ServerFilterStrategy": {in}, "ExpireTimeout": {"600"}}, nil
 	}
 	return nil, fmt.Errorf("the suite knows no parameters of %s", action)
+}
+
+// pushTime is the earliest StartTime the target reports for name/version.
+func (w *world) pushTime(name, version string) (time.Time, error) {
+	ex, _, err := w.describe(name, version)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var first time.Time
+	for _, r := range list(ex.Body().get("PushResults", "PushResult")) {
+		stats, _ := r.(map[string]any)["StatusStatS"].(map[string]any)
+		for _, st := range list(stats["StatusStat"]) {
+			ids, _ := st.(map[string]any)["RegionIds"].(map[string]any)
+			for _, id := range list(ids["RegionId"]) {
+				s, _ := field(id, "StartTime")
+				if t, err := time.Parse(time.RFC3339, s); err == nil && (first.IsZero() || t.Before(first)) {
+					first = t
+				}
+			}
+		}
+	}
+	if first.IsZero() {
+		return first, w.failf(ex, "DescribeDataPushResult gives no StartTime for %s version %s", name, version)
+	}
+	return first, nil
 }
 
 // callEveryParam calls action with every documented parameter, by method, in

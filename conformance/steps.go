@@ -1212,6 +1212,11 @@ func (w *world) downloadAnswer() error {
 	if u, _ := field(ex.Body().get("Data"), "Url"); strings.TrimSpace(u) == "" {
 		return w.failf(ex, "Data.Url is missing or empty")
 	}
+	// The metadata: Message "响应消息，若成功请求为success" (success for a
+	// successful request; its example is "Success").
+	if m, _ := field(ex.Body().Doc, "Message"); !strings.EqualFold(m, "success") {
+		return w.failf(ex, "the Message of a successful answer is %q; the documentation says success", m)
+	}
 	if len(servers) == 0 {
 		return w.failf(ex, "Data.ServerList lists no file server")
 	}

@@ -178,13 +178,14 @@ func faithfulImplementations() []faithful {
 					editJSON(resp, func(doc map[string]any) { reverseArrays(doc) })
 				})
 			}},
-		{name: "other descriptive texts (ResultDescrip, StatusDescrip)", differs: "a strategy that selects only unknown edge nodes answers 300",
+		{name: "other descriptive texts (ResultDescrip, StatusDescrip, a lower-case success)", differs: "a strategy that selects only unknown edge nodes answers 300",
 			wrap: func(h http.Handler) http.Handler {
 				descrip := regexp.MustCompile(`"(ResultDescrip|StatusDescrip)":"[^"]*"`)
 				descripXML := regexp.MustCompile(`<(ResultDescrip|StatusDescrip)>[^<]*</(ResultDescrip|StatusDescrip)>`)
 				return rewrite(h, nil, func(r *http.Request, resp *response) {
 					resp.body = descrip.ReplaceAll(resp.body, []byte(`"$1":"成功 (预推)"`))
 					resp.body = descripXML.ReplaceAll(resp.body, []byte(`<$1>成功</$1>`))
+					resp.body = bytes.ReplaceAll(resp.body, []byte(`"Message":"Success"`), []byte(`"Message":"success"`))
 				})
 			}},
 		{name: "fields beyond the documentation, content types without charset",

@@ -10,7 +10,7 @@ Feature: DescribeDataPushResult validates its parameters
   @core
   Scenario: AppId is required by DescribeDataPushResult
     When I call DescribeDataPushResult without the AppId parameter
-    Then the request fails with HTTP 400 and code "MissingParameter" or "InvalidParameter.AppId"
+    Then the request fails with HTTP 400 and code "MissingParameter" or "MissingAppId" or "InvalidParameter.AppId"
 
   @core
   Scenario Outline: PageNumber <value> is refused
@@ -37,6 +37,12 @@ Feature: DescribeDataPushResult validates its parameters
       | MinDate    | 2022/02/15 |
       | MinDate    | yesterday  |
       | MaxDate    | 15-02-2022 |
+
+  @extended @strict
+  Scenario: a strict mock refuses a PageSize over 1000
+    When I call DescribeDataPushResult with:
+      | PageSize | 1001 |
+    Then the request fails with HTTP 400 and code "InvalidParameter.PageSize"
 
   @extended
   Scenario: a well-formed query of an application that has no data answers an empty list

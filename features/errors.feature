@@ -11,7 +11,7 @@ Feature: Errors use the gateway's envelope and HTTP status
   @core
   Scenario: the error envelope has string fields
     When I call PushApplicationData without the AppId parameter
-    Then the request fails with HTTP 400 and code "MissingParameter" or "InvalidParameter.AppId"
+    Then the request fails with HTTP 400 and code "MissingParameter" or "MissingAppId" or "InvalidParameter.AppId"
     And the error has the string fields RequestId, HostId, Code, Message and Recommend
 
   @extended
@@ -30,11 +30,28 @@ Feature: Errors use the gateway's envelope and HTTP status
     And the RequestId in the body matches the x-acs-request-id header, if there is one
 
   @core @auth
+  Scenario: a credential whose policy lacks ens:PushApplicationData is refused
+    The API's page lists HTTP 400 NoPermission "Permission denied."; the gateway's RAM denial is
+    HTTP 403 Forbidden.RAM. Either is right.
+
+    Given the client uses the denied credentials
+    When I push "app01" version "1.0"
+    Then the request is refused for lack of permission
+    And no data file is described
+
+  @extended @auth
   Scenario: a credential whose policy lacks ens:PushApplicationData gets NoPermission
     Given the client uses the denied credentials
     When I push "app01" version "1.0"
     Then the request fails with HTTP 400 and code "NoPermission"
     And the error message is "Permission denied."
+
+  @core @auth
+  Scenario: a request without any signature parameter is refused
+    When I push "app01" version "1.0" without any signature parameter
+    Then the request is refused with an HTTP 4xx error
+    And the error has the string fields RequestId, HostId, Code, Message and Recommend
+    And no data file is described
 
   @core @auth
   Scenario: an unknown AccessKeyId is refused

@@ -472,7 +472,7 @@ func (w *world) provoke(code string) error {
 	case "MissingParameter":
 		return w.callWithout("PushApplicationData", "AppId")
 	case "InvalidParameter.Data":
-		return w.pushRawData(&godog.DocString{Content: "[]"})
+		return w.pushRawData(&godog.DocString{Content: "not JSON"}) // documented: "must be a JSON string"
 	case "InvalidParameter.AppId":
 		c, _ := w.defaults("PushApplicationData")
 		c.Params.Set("AppId", strings.Repeat("a", 300))

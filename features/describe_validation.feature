@@ -33,7 +33,6 @@ Feature: DescribeDataPushResult validates its parameters
       | parameter  | value      |
       | PageNumber | 0          |
       | PageNumber | abc        |
-      | PageSize   | 0          |
       | MinDate    | 2022/02/15 |
       | MinDate    | yesterday  |
       | MaxDate    | 15-02-2022 |
@@ -52,3 +51,9 @@ Feature: DescribeDataPushResult validates its parameters
       | MinDate    | 2022-02-15 |
     Then the request succeeds
     And the answer describes no data file
+
+  @extended @strict
+  Scenario: a strict mock refuses PageSize=0
+    When I call DescribeDataPushResult with:
+      | PageSize | 0 |
+    Then the request fails with HTTP 400 and code "InvalidParameter.PageSize"

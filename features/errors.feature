@@ -18,7 +18,7 @@ Feature: Errors use the gateway's envelope and HTTP status
   Scenario: the error's RequestId is the x-acs-request-id header
     When I push with the Data:
       """
-      []
+      not JSON
       """
     Then the request fails with HTTP 400 and code "InvalidParameter.Data"
     And the RequestId in the body matches the x-acs-request-id header, if there is one
@@ -102,7 +102,6 @@ Feature: Errors use the gateway's envelope and HTTP status
       | code                        | status | format |
       | MissingParameter            | 400    | JSON   |
       | InvalidParameter.Data       | 400    | JSON   |
-      | InvalidParameter.AppId      | 400    | JSON   |
       | NoPermission                | 400    | JSON   |
       | InvalidAccessKeyId.NotFound | 404    | JSON   |
       | SignatureDoesNotMatch       | 400    | JSON   |
@@ -116,7 +115,6 @@ Feature: Errors use the gateway's envelope and HTTP status
       | code                        | status | format |
       | MissingParameter            | 400    | XML    |
       | InvalidParameter.Data       | 400    | XML    |
-      | InvalidParameter.AppId      | 400    | XML    |
       | NoPermission                | 400    | XML    |
       | InvalidAccessKeyId.NotFound | 404    | XML    |
       | SignatureDoesNotMatch       | 400    | XML    |
@@ -124,3 +122,15 @@ Feature: Errors use the gateway's envelope and HTTP status
       | SignatureNonceUsed          | 400    | XML    |
       | InvalidAction.NotFound      | 404    | XML    |
       | InvalidVersion              | 400    | XML    |
+
+  @extended @strict
+  Scenario Outline: a strict mock answers InvalidParameter.AppId with the full envelope (<format>)
+    Given responses are requested in <format>
+    When I send a request that provokes InvalidParameter.AppId
+    Then the request fails with HTTP 400 and code "InvalidParameter.AppId"
+    And the error has the string fields RequestId, HostId, Code, Message and Recommend
+
+    Examples:
+      | format |
+      | JSON   |
+      | XML    |

@@ -54,10 +54,8 @@ Feature: PushApplicationData validates its parameters
       | case                    | data                                                  |
       | not JSON                | app01 version 1.0                                     |
       | an object, not an array | {"name":"{app01}","version":"1.0","url":"{url}"}      |
-      | an empty array          | []                                                    |
       | an item without name    | [{"version":"1.0","url":"{url}"}]                     |
       | an item without version | [{"name":"{app01}","url":"{url}"}]                    |
-      | an item without url     | [{"name":"{app01}","version":"1.0"}]                  |
       | name as a number        | [{"name":42,"version":"1.0","url":"{url}"}]           |
 
   @extended @strict
@@ -80,6 +78,35 @@ Feature: PushApplicationData validates its parameters
       | the same name and version twice | [{"name":"{app01}","version":"1.0","url":"{url}"},{"name":"{app01}","version":"1.0","url":"{url}"}] |
 
   @extended @strict
+  Scenario Outline: a strict mock refuses Data that only breaks ensmock's limits (<case>)
+    When I push with the Data:
+      """
+      <data>
+      """
+    Then the request fails with HTTP 400 and code "InvalidParameter.Data"
+    And no data file is described
+
+    Examples:
+      | case                    | data                                                  |
+      | an empty array          | []                                                    |
+      | an item without url     | [{"name":"{app01}","version":"1.0"}]                  |
+
+  @extended @strict @strategy
+  Scenario Outline: a strict mock refuses a PushStrategy that only breaks ensmock's limits (<case>)
+    When I push "app01" version "1.0" with the push strategy:
+      """
+      <strategy>
+      """
+    Then the request fails with HTTP 400 and code "InvalidParameter.PushStrategy"
+    And no data file is described
+
+    Examples:
+      | case                     | strategy                                                                                      |
+      | an unknown strategy name | {"name":"ScheduleToNowhere","parameters":{"operator":"In","values":["cn-wuxi-5"]}}            |
+      | an unknown operator      | {"name":"ScheduleToRegionId","parameters":{"operator":"Near","values":["cn-wuxi-5"]}}         |
+      | empty values             | {"name":"ScheduleToRegionId","parameters":{"operator":"In","values":[]}}                      |
+
+  @extended @strict
   Scenario: a strict mock refuses more than 100 data files at once
     When I push 101 data files at once
     Then the request fails with HTTP 400 and code "InvalidParameter.Data"
@@ -97,9 +124,6 @@ Feature: PushApplicationData validates its parameters
     Examples:
       | case                     | strategy                                                                                      |
       | not JSON                 | ScheduleToRegionId In cn-wuxi-5                                                               |
-      | an unknown strategy name | {"name":"ScheduleToNowhere","parameters":{"operator":"In","values":["cn-wuxi-5"]}}            |
-      | an unknown operator      | {"name":"ScheduleToRegionId","parameters":{"operator":"Near","values":["cn-wuxi-5"]}}         |
-      | empty values             | {"name":"ScheduleToRegionId","parameters":{"operator":"In","values":[]}}                      |
       | no parameters            | {"name":"ScheduleToRegionId"}                                                                 |
       | a number                 | 42                                                                                            |
 

@@ -31,7 +31,7 @@ Feature: Responses in XML
   Scenario: an error answers under <Error>
     When I push with the Data:
       """
-      []
+      not JSON
       """
     Then the request fails with HTTP 400 and code "InvalidParameter.Data"
     And the response is XML with the root element "Error"

@@ -245,7 +245,9 @@ func registerAppWithFiles(t *testing.T, srv *mock.Server, appID string, n int) {
 	t.Helper()
 	h := srv.HTTPHandler()
 	reg := httptest.NewRecorder()
-	h.ServeHTTP(reg, httptest.NewRequest(http.MethodPost, "/_ensmock/apps", strings.NewReader(`{"accessKeyId":"testid","appId":"`+appID+`"}`)))
+	req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/_ensmock/apps", strings.NewReader(`{"accessKeyId":"testid","appId":"`+appID+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(reg, req)
 	if reg.Code != http.StatusCreated {
 		t.Fatalf("registering %s: HTTP %d %s", appID, reg.Code, reg.Body)
 	}
@@ -262,7 +264,7 @@ func registerAppWithFiles(t *testing.T, srv *mock.Server, appID string, n int) {
 	q := url.Values{"Action": {"PushApplicationData"}, "Version": {conformance.APIVersion}, "Format": {"JSON"}, "AppId": {appID}, "Data": {string(raw)}}
 	signature.SignV1(http.MethodPost, q, "testid", "testsecret", "setup-nonce-"+appID, time.Now())
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/?"+q.Encode(), nil))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "http://127.0.0.1/?"+q.Encode(), nil))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("pushing %d data files to %s: HTTP %d %s", n, appID, rec.Code, rec.Body)
 	}

@@ -628,3 +628,49 @@ func TestTopologyExample(t *testing.T) {
 		t.Fatalf("topology %v, want %v", got, top)
 	}
 }
+
+// After POST /_ensmock/clock/reset the state moves back with the clock: a
+// replica that had finished stays finished, one still pushing keeps its
+// remaining time, and no recorded time lies in the future.
+func TestClockResetKeepsTheStateConsistent(t *testing.T) {
+	clk := clock.NewWithWall(clock.Manual, 0, fxStart, func() time.Time { return fxStart })
+	f := newFx(t, func(o *Options) { o.Clock = clk })
+	if code, _ := f.pushCode(rewindFile("done"), ""); code != 0 {
+		t.Fatalf("first push: %d", code)
+	}
+	f.advance("2h")
+	if code, _ := f.pushCode(rewindFile("pushing"), ""); code != 0 {
+		t.Fatalf("second push: %d", code)
+	}
+	f.mustCtl(200, "POST", "/_ensmock/clock/reset", "")
+	if !clk.Now().Equal(fxStart) {
+		t.Fatalf("clock %s after reset, want %s", clk.Now(), fxStart)
+	}
+	if code, why := f.pushCode(rewindFile("done"), ""); code != 100 {
+		t.Fatalf("a file finished before the reset answers %d (%s), want 100", code, why)
+	}
+	for region, st := range f.regions("pushing") {
+		if st[0] != "PUSHING" {
+			t.Fatalf("%s: %v, want PUSHING (2 s of transfer left)", region, st)
+		}
+	}
+	for _, acct := range f.srv.Engine().Snapshot("").Accounts {
+		for _, a := range acct.Apps {
+			for _, file := range a.Files {
+				for _, r := range file.Replicas {
+					if r.Start.After(clk.Now()) {
+						t.Fatalf("%s: replica started at %s, after the clock's %s", file.Name, r.Start, clk.Now())
+					}
+				}
+			}
+		}
+	}
+	f.advance("2s")
+	if code, why := f.pushCode(rewindFile("pushing"), ""); code != 100 {
+		t.Fatalf("the transfer left running answers %d (%s) 2 s later, want 100", code, why)
+	}
+}
+
+func rewindFile(name string) string {
+	return `[{"name":"` + name + `","version":"1.0","size":0,"archiveType":"tar.gz","url":"http://127.0.0.1/` + name + `"}]`
+}

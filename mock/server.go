@@ -275,7 +275,8 @@ func newServer(opts Options) (*Server, error) {
 	}
 	s.control = control.New(control.Config{Engine: eng, Clock: opts.Clock, Faults: fs, Journal: s.journal,
 		ResolveKey: s.resolveKey, KnownAccount: func(a string) bool { return accounts[a] }, Token: opts.ControlToken,
-		Hosts: []string{opts.Host, opts.AdvertiseHost}})
+		Hosts:        []string{opts.Host, opts.AdvertiseHost},
+		ClockRewound: func(from, to time.Time) { eng.Rewind(from.Sub(to)) }})
 	mux := http.NewServeMux()
 	if opts.ControlSeparate {
 		mux.HandleFunc("/_ensmock/health", s.control.Health)

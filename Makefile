@@ -118,6 +118,6 @@ bench-startup-binary:
 soak:
 	$(GO) test -tags soak -race -count=1 -run='^TestSoak$$' -timeout=15m ./mock/ -soak=3m
 
-## hostile: the long hostile-input variants (20,000 idle connections, ...); the short ones run in make test
+## hostile: the long hostile-input variants (20,000 idle connections, 1M-file describe, 1000 × 1 MB requests); the short ones run in make test
 hostile:
-	$(GO) test -tags hostile -count=1 -run='^TestHostile' -timeout=30m -v ./mock/...
+	ENSMOCK_HOSTILE=1 $(GO) test -tags hostile -count=1 -run='^TestHostile|^TestJournalBoundedUnderLargeRequests$$' -timeout=30m -v ./mock/...

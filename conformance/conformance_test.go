@@ -90,12 +90,16 @@ func TestTagFilter(t *testing.T) {
 		noControl bool
 		want      string
 	}{
-		{"", false, ""},
-		{"", true, "~@control"},
-		{"@core", true, "@core && ~@control"},
-		{"@core and not @xml or @auth", false, "@core && ~@xml,@auth"},
-		{"@core && !@xml || @auth", true, "@core && ~@xml && ~@control,@auth && ~@control"},
-		{"@a,@b", false, "@a,@b"},
+		{"", false, "~@strict"},
+		{"", true, "~@control && ~@strict"},
+		{"@core", true, "@core && ~@control && ~@strict"},
+		{"@core and not @xml or @auth", false, "@core && ~@xml && ~@strict,@auth && ~@strict"},
+		{"@core && !@xml || @auth", true, "@core && ~@xml && ~@control && ~@strict,@auth && ~@control && ~@strict"},
+		{"@a,@b", false, "@a && ~@strict,@b && ~@strict"},
+		// @strict runs only when asked for; ~@strict is not asked for.
+		{"@strict", false, "@strict"},
+		{"@extended && @strict", true, "@extended && @strict && ~@control"},
+		{"~@strict", false, "~@strict"},
 	} {
 		got, err := tagFilter(tc.in, tc.noControl)
 		if err != nil || got != tc.want {

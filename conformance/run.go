@@ -210,6 +210,9 @@ var (
 // tagFilter turns a tag expression into godog's syntax (OR ",", AND "&&", NOT
 // "~"), checking it, and adds "~@control" to each alternative when there is
 // no control plane.
+// strictWanted matches a tag expression that selects @strict (not ~@strict).
+var strictWanted = regexp.MustCompile(`(^|[^~])@strict\b`)
+
 func tagFilter(expr string, noControl bool) (string, error) {
 	expr = strings.TrimSpace(expr)
 	if strings.ContainsAny(expr, "()") {
@@ -232,14 +235,31 @@ func tagFilter(expr string, noControl bool) (string, error) {
 			alts = append(alts, strings.Join(terms, " && "))
 		}
 	}
+	// Scenarios that cannot pass here are left out unless named: @control
+	// without a control plane, and @strict (ensmock's limits as errors, which
+	// only a mock started with --strict refuses) unless the tags ask for it.
+	var off []string
 	if noControl {
+		off = append(off, "~@control")
+	}
+	if !strictWanted.MatchString(expr) {
+		off = append(off, "~@strict")
+	}
+	if len(off) > 0 {
 		if len(alts) == 0 {
-			alts = []string{"~@control"}
+			alts = []string{""}
 		}
 		for i := range alts {
-			if alts[i] != "~@control" {
-				alts[i] += " && ~@control"
+			terms := []string{}
+			if alts[i] != "" {
+				terms = strings.Split(alts[i], " && ")
 			}
+			for _, o := range off {
+				if !slices.Contains(terms, o) {
+					terms = append(terms, o)
+				}
+			}
+			alts[i] = strings.Join(terms, " && ")
 		}
 	}
 	return strings.Join(alts, ","), nil
@@ -402,6 +422,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	found, err := s.preflight(ctx)
 	if found != nil {
 		defer s.restoreClock(*found)
+	}
+	if err == nil && ctx.Err() != nil { // the last pre-flight answer came in after the interrupt
+		err = notJudged("interrupted", "interrupted before the first scenario")
 	}
 	if err != nil {
 		return Result{}, reportNotJudged(cfg.Formats, nil, err)

@@ -3,7 +3,6 @@ package mock
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -456,18 +455,17 @@ func TestJournalExplainsAndVerifies(t *testing.T) {
 	}
 }
 
-var hostile = flag.Bool("hostile", false, "run the hostile-input regression tests at full size (1000 requests of 1 MB)")
-
 // Regression (issue 18, row 1): 1000 unsigned requests of 1 MB each (all
 // refused) used to pin every request through substrings kept in the journal
 // (1.67 GB). Now the journal stays within its byte budget, the heap does not
 // grow with the requests, and GET /_ensmock/requests stays small. By default
-// 100 requests (a pinning journal would keep 100 MB); -hostile sends 1000.
+// 100 requests (a pinning journal would keep 100 MB); ENSMOCK_HOSTILE=1 (make
+// hostile) sends 1000.
 func TestJournalBoundedUnderLargeRequests(t *testing.T) {
 	f := newFx(t, func(o *Options) { o.AuthOff = false })
 	h := f.srv.HTTPHandler()
 	n := 100
-	if *hostile {
+	if os.Getenv("ENSMOCK_HOSTILE") != "" {
 		n = 1000
 	}
 	junk := strings.Repeat("j", 1<<20-200)
@@ -627,4 +625,50 @@ func TestTopologyExample(t *testing.T) {
 	if len(got.Regions) != 3 || fmt.Sprint(got) != fmt.Sprint(top) {
 		t.Fatalf("topology %v, want %v", got, top)
 	}
+}
+
+// After POST /_ensmock/clock/reset the state moves back with the clock: a
+// replica that had finished stays finished, one still pushing keeps its
+// remaining time, and no recorded time lies in the future.
+func TestClockResetKeepsTheStateConsistent(t *testing.T) {
+	clk := clock.NewWithWall(clock.Manual, 0, fxStart, func() time.Time { return fxStart })
+	f := newFx(t, func(o *Options) { o.Clock = clk })
+	if code, _ := f.pushCode(rewindFile("done"), ""); code != 0 {
+		t.Fatalf("first push: %d", code)
+	}
+	f.advance("2h")
+	if code, _ := f.pushCode(rewindFile("pushing"), ""); code != 0 {
+		t.Fatalf("second push: %d", code)
+	}
+	f.mustCtl(200, "POST", "/_ensmock/clock/reset", "")
+	if !clk.Now().Equal(fxStart) {
+		t.Fatalf("clock %s after reset, want %s", clk.Now(), fxStart)
+	}
+	if code, why := f.pushCode(rewindFile("done"), ""); code != 100 {
+		t.Fatalf("a file finished before the reset answers %d (%s), want 100", code, why)
+	}
+	for region, st := range f.regions("pushing") {
+		if st[0] != "PUSHING" {
+			t.Fatalf("%s: %v, want PUSHING (2 s of transfer left)", region, st)
+		}
+	}
+	for _, acct := range f.srv.Engine().Snapshot("").Accounts {
+		for _, a := range acct.Apps {
+			for _, file := range a.Files {
+				for _, r := range file.Replicas {
+					if r.Start.After(clk.Now()) {
+						t.Fatalf("%s: replica started at %s, after the clock's %s", file.Name, r.Start, clk.Now())
+					}
+				}
+			}
+		}
+	}
+	f.advance("2s")
+	if code, why := f.pushCode(rewindFile("pushing"), ""); code != 100 {
+		t.Fatalf("the transfer left running answers %d (%s) 2 s later, want 100", code, why)
+	}
+}
+
+func rewindFile(name string) string {
+	return `[{"name":"` + name + `","version":"1.0","size":0,"archiveType":"tar.gz","url":"http://127.0.0.1/` + name + `"}]`
 }

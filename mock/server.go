@@ -277,7 +277,8 @@ func newServer(opts Options) (*Server, error) {
 	}
 	s.control = control.New(control.Config{Engine: eng, Clock: opts.Clock, Faults: fs, Journal: s.journal,
 		ResolveKey: s.resolveKey, KnownAccount: func(a string) bool { return accounts[a] }, Token: opts.ControlToken,
-		Hosts: []string{opts.Host, opts.AdvertiseHost}})
+		Hosts:        []string{opts.Host, opts.AdvertiseHost},
+		ClockRewound: func(from, to time.Time) { eng.Rewind(from.Sub(to)) }})
 	s.controlMux = http.NewServeMux()
 	s.controlMux.Handle(control.Prefix, s.control)
 	s.controlMux.Handle(ui.Prefix, s.control.Guard(ui.New(ui.Config{Source: uiSource{s}, Token: opts.ControlToken})))

@@ -22,7 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 )
 
-// validationOptions are the options the mock uses (see DESIGN.md "Request path").
+// validationOptions are the options the mock uses (as wire.NewValidator: body excluded, no authentication).
 func validationOptions() *openapi3filter.Options {
 	return &openapi3filter.Options{
 		ExcludeRequestBody: true,
@@ -451,7 +451,7 @@ func TestErrorSchema(t *testing.T) {
 		{"envelope", good, true},
 		{"with AccessDeniedDetail", strings.Replace(good, `{`, `{"AccessDeniedDetail":{"PolicyType":"AccountLevelIdentityBasedPolicy"},`, 1), true},
 		{"missing Recommend", `{"RequestId":"r","HostId":"h","Code":"c","Message":"m"}`, false},
-		// The v1 Go SDK panics on a non-string Code (alibaba-wire.md §4.4).
+		// The v1 Go SDK panics on a non-string Code (docs/wire.md §10).
 		{"numeric Code", strings.Replace(good, `"MissingParameter"`, `400`, 1), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

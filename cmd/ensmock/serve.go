@@ -158,6 +158,7 @@ func (f *serveFlags) options(c *command, stderr io.Writer) (mock.Options, error)
 	}
 	opts := mock.Options{
 		NoListener:          true,
+		Host:                hostOf(f.addr), // the control plane accepts the names it listens on
 		AdvertiseHost:       f.advertise,
 		Seed:                f.seed,
 		BaseLatency:         f.baseLatency,
@@ -368,4 +369,13 @@ func describeCredentials(opts mock.Options) string {
 		ids = append(ids, c.AccessKeyID)
 	}
 	return strings.Join(ids, ", ") + " (from the credentials file)"
+}
+
+// hostOf is the host of a host:port listen address ("" when it has none).
+func hostOf(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	return h
 }

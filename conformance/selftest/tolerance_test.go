@@ -295,7 +295,7 @@ func TestCoreToleratesFaithfulImplementations(t *testing.T) {
 			cfg := config(h, &out)
 			cfg.ControlURL, cfg.Tags, cfg.Signing = "", "@core", fc.signing
 			if fc.differs != "" {
-				cfg.Tags = "@core, @extended"
+				cfg.Tags = "@core, @extended, @strict" // @strict too: a lenient mock is what differs from it
 			}
 			cfg.PollTimeout = 30 * time.Second
 			if fc.setup != nil {

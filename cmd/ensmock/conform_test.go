@@ -340,7 +340,7 @@ func TestConformLeavesTheClockAsFound(t *testing.T) {
 		t.Errorf("the output does not say the clock was put back:\n%s", out)
 	}
 	st := clk.State()
-	if st.Mode != clock.Manual || st.Speed != 1 || st.Now.Sub(time.Now()).Abs() > time.Minute {
+	if st.Mode != clock.Manual || st.Speed != 1 || time.Until(st.Now).Abs() > time.Minute {
 		t.Errorf("the clock after the run: %+v (wall %s)", st, time.Now().UTC())
 	}
 	// The official Go SDK, against a mock that checks timestamps on this clock.

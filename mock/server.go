@@ -24,6 +24,7 @@ import (
 	"github.com/ensmock/ensmock/mock/engine"
 	"github.com/ensmock/ensmock/mock/faults"
 	"github.com/ensmock/ensmock/mock/fetch"
+	"github.com/ensmock/ensmock/mock/store"
 	"github.com/ensmock/ensmock/mock/wire"
 	"github.com/ensmock/ensmock/spec"
 )
@@ -103,6 +104,15 @@ type Options struct {
 
 	// Logger receives structured logs; default: discard.
 	Logger *slog.Logger
+
+	// DataDir, when set, keeps the state in an embedded store there and loads
+	// it at start (persist.go); empty: memory only.
+	DataDir string
+	// State seeds the engine at start (on a new DataDir only, when one is set).
+	State *engine.State
+	// OnStoreFailure is called when the data dir can no longer be written
+	// (no change is acknowledged after that); default: logged.
+	OnStoreFailure func(error)
 }
 
 // Clocks of Options.TimestampClock.
@@ -130,6 +140,7 @@ type Server struct {
 	faults      *faults.Set
 	journal     *control.Journal
 	control     *control.Handler
+	store       *store.Store // nil without Options.DataDir (persist.go)
 
 	handler  http.Handler
 	ts       *httptest.Server
@@ -154,6 +165,7 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(opts.Port)))
 	if err != nil {
+		s.Close() // the data dir's store
 		return nil, fmt.Errorf("mock: listen: %w", err)
 	}
 	s.ts = &httptest.Server{Listener: ln, Config: NewHTTPServer(s.handler)}
@@ -225,6 +237,9 @@ func newServer(opts Options) (*Server, error) {
 		if err := s.validator.Check(a, http.MethodGet); err != nil && err.Code == wire.InvalidActionNotFound.Code {
 			delete(s.actions, a) // an alternate spec may drop an operation: then the mock does not answer it
 		}
+	}
+	if err := s.setupState(opts); err != nil {
+		return nil, err
 	}
 	s.control = control.New(control.Config{Engine: eng, Clock: opts.Clock, Faults: fs, Journal: s.journal,
 		ResolveKey: s.resolveKey, Token: opts.ControlToken})
@@ -317,6 +332,9 @@ func (s *Server) resolveKey(keyID string) (string, bool) {
 func (s *Server) Close() {
 	if s.ts != nil {
 		s.ts.Close()
+	}
+	if s.store != nil {
+		_ = s.store.Close()
 	}
 }
 

@@ -48,6 +48,7 @@ type serveFlags struct {
 	bandwidth, fetchMaxBytes                                                int64
 	journalSize                                                             int
 	timestampClock                                                          string
+	dataDir, stateFile                                                      string // state.go
 }
 
 func serveFlagSet(f *serveFlags, stderr io.Writer) *flag.FlagSet {
@@ -72,6 +73,7 @@ func serveFlagSet(f *serveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.controlAddr, "control-addr", "", "serve the control plane on its own listener (host:port); the API listener keeps only /_ensmock/health")
 	fs.IntVar(&f.journalSize, "journal-size", 1000, "requests kept in the journal (/_ensmock/requests)")
 	fs.StringVar(&f.timestampClock, "timestamp-clock", "wall", "wall: the ±15 min signature window is checked against the machine's time (what SDKs sign with); mock: against the mock's clock")
+	stateFlags(fs, f)
 	return fs
 }
 
@@ -104,6 +106,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	if err := listenAndServe(ctx, f.addr, f.controlAddr, opts); err != nil {
 		fmt.Fprintln(stderr, "ensmock:", err)
+		if errors.Is(err, mock.ErrState) {
+			return 2 // a data dir refused or a seed that does not load: nothing was changed
+		}
 		return 1
 	}
 	return 0
@@ -189,7 +194,7 @@ func (f *serveFlags) options(stderr io.Writer) (mock.Options, error) {
 		}
 		opts.Topology = &t
 	}
-	return opts, nil
+	return opts, f.stateOptions(&opts)
 }
 
 // readYAML decodes a YAML (or JSON, a subset) file strictly: unknown keys are errors.
@@ -233,6 +238,7 @@ func listenAndServe(ctx context.Context, addr, controlAddr string, opts mock.Opt
 		closeAll()
 		return err
 	}
+	defer srv.Close() // commits and closes the data dir's store
 	servers := []*http.Server{mock.NewHTTPServer(srv.HTTPHandler())}
 	listeners := []net.Listener{ln}
 	if cln != nil {

@@ -33,6 +33,8 @@ type Set struct {
 	active atomic.Int32 // len(rules), read without mu so the request path skips an empty set
 	index  uint64       // rules ever added: the next rule's index
 	nextID int
+	// onChange, when set, is told the rules after every change, under mu (persist.go).
+	onChange func([]Rule)
 }
 
 type entry struct {
@@ -114,6 +116,7 @@ func (s *Set) Add(rules ...Rule) ([]Rule, error) {
 		s.rules = append(s.rules, &entry{Rule: r, index: idx, rng: rand.New(rand.NewPCG(s.seed+idx, 0x656e736d6f636b))})
 	}
 	s.active.Store(int32(len(s.rules)))
+	s.changed()
 	return added, nil
 }
 
@@ -125,6 +128,7 @@ func (s *Set) Remove(id string) bool {
 		if e.ID == id {
 			s.rules = append(s.rules[:i], s.rules[i+1:]...)
 			s.active.Store(int32(len(s.rules)))
+			s.changed()
 			return true
 		}
 	}
@@ -137,6 +141,7 @@ func (s *Set) Clear() {
 	defer s.mu.Unlock()
 	s.rules = nil
 	s.active.Store(0)
+	s.changed()
 }
 
 // List returns the rules in order, with their counters.

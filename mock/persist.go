@@ -32,7 +32,7 @@ func (s *Server) setupState(opts Options) error {
 	}
 	st, ld, err := store.Open(opts.DataDir, store.Options{Version: buildVersion(), Logger: s.log, OnFatal: opts.OnStoreFailure})
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrState, err)
+		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	fail := func(format string, args ...any) error {
 		_ = st.Close()

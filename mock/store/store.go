@@ -203,7 +203,11 @@ func (s *Store) load(refuse func(string, ...any) error) (*Loaded, error) {
 		}
 		if v := m.Get(kFaults); v != nil {
 			ld.HasFaults = true
-			if !bytes.Equal(bytes.TrimSpace(v), []byte("[]")) {
+			var list struct{ Faults []json.RawMessage }
+			if err := json.Unmarshal(v, &list); err != nil {
+				return refuse("the saved fault rules are unreadable (%v): corrupt", err)
+			}
+			if len(list.Faults) > 0 {
 				rules, _, err := faults.DecodeJSON(v)
 				if err != nil {
 					return refuse("the saved fault rules are unreadable (%v): corrupt", err)
@@ -447,10 +451,10 @@ type faultsOp struct{ rules []faults.Rule }
 
 func (o faultsOp) apply(tx *bolt.Tx) error {
 	rules := o.rules
-	if rules == nil {
+	if len(rules) == 0 {
 		rules = []faults.Rule{}
 	}
-	v, err := json.Marshal(rules)
+	v, err := json.Marshal(map[string]any{"faults": rules})
 	if err != nil {
 		return err
 	}

@@ -149,7 +149,7 @@ func TestPutStateBadChangesNothing(t *testing.T) {
 	before := f.stateJSON()
 	for body, want := range map[string]string{
 		`{"accounts":[{"account":"x","apps":[{"appId":"p","files":[{"name":"f","version":"1","replicas":[{"server":"nope"}]}]}]}]}`: `file server \"nope\" is not in the topology`,
-		`{"accounts":[{"account":"x","apps":[{"appId":"p","files":[{"name":"f","version":"1"},{"name":"f","version":"1"}]}]}]}`:    "listed twice",
+		`{"accounts":[{"account":"x","apps":[{"appId":"p","files":[{"name":"f","version":"1"},{"name":"f","version":"1"}]}]}]}`:     "listed twice",
 		`{"accounts":[{"account":"x","bogus":1}]}`: "unknown field",
 		`{"accounts":[{"account":"x","apps":[{"appId":"p","files":[{"name":"f","version":"1","replicas":[{"server":"cn-wuxi-5-fs-1","status":"DONE"}]}]}]}]}`: "want SUCCESS, FAILED or PUSHING",
 		`[1,2`: "bad state",

@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 
-.PHONY: run build test unit test-js lint tidy-check bench fuzz
+.PHONY: run build test unit test-js lint tidy-check bench fuzz test-crash
 
 ## run: start the mock on http://127.0.0.1:8080 (signatures on; testid/testsecret)
 run:
@@ -20,6 +20,10 @@ test: lint unit test-js
 
 unit:
 	$(GO) test -race -count=1 $(PKGS)
+
+## test-crash: the crash test with 50 seeded SIGKILL points (make test runs 10): no acknowledged push lost
+test-crash:
+	$(GO) test -race -count=1 -run='^TestCrashKeepsAcknowledgedPushes$$' -timeout=20m ./cmd/ensmock/ -crash-points=50
 
 ## test-js: the official Node clients against the mock (sdktests/js, pinned by its package-lock.json);
 ## skipped with one line saying why when node or npm is missing (a failure with ENSMOCK_REQUIRE_NODE=1)

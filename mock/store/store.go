@@ -46,6 +46,7 @@ var (
 	bBlobs  = []byte("blobs")
 	kSchema = []byte("schema")
 	kWriter = []byte("writer")
+	kServer = []byte("servers") // the file server dictionary of the records (codec.go)
 	kClock  = []byte("clock")
 	kFaults = []byte("faults")
 )
@@ -80,9 +81,11 @@ type Loaded struct {
 type Store struct {
 	db   *bolt.DB
 	opts Options
+	dict dictionary // file server ids ↔ the numbers records use; the loop's own
 
 	mu        sync.Mutex
-	cond      *sync.Cond
+	work      *sync.Cond // the commit loop waits on it for changes
+	cond      *sync.Cond // Wait waits on it for commits
 	queue     []op
 	enqueued  uint64
 	committed uint64
@@ -93,7 +96,9 @@ type Store struct {
 }
 
 // op is one queued change, applied in order inside a write transaction.
-type op interface{ apply(tx *bolt.Tx) error }
+type op interface {
+	apply(s *Store, tx *bolt.Tx) error
+}
 
 // Open opens (or creates) the store in dir and reads everything in it. A file
 // of another schema, a corrupt one, or one another process holds is refused
@@ -121,7 +126,10 @@ func Open(dir string, o Options) (st *Store, ld *Loaded, err error) {
 			st, ld, err = nil, nil, refuse("the file is corrupt (%v); it was left untouched: restore a backup or start with an empty --data-dir", p)
 		}
 	}()
-	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: o.LockTimeout})
+	// NoFreelistSync (as etcd runs bbolt): the free-page list is not written at
+	// each commit but rebuilt by a scan when the file is opened, which saves a
+	// page write per commit; the hashmap freelist keeps that scan fast.
+	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: o.LockTimeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, nil, refuse("another process (another ensmock?) holds it open")
@@ -132,6 +140,7 @@ func Open(dir string, o Options) (st *Store, ld *Loaded, err error) {
 	}
 	st = &Store{db: db, opts: o, done: make(chan struct{})}
 	st.cond = sync.NewCond(&st.mu)
+	st.work = sync.NewCond(&st.mu)
 	ld, err = st.load(refuse)
 	if err != nil {
 		_ = db.Close()
@@ -226,10 +235,13 @@ func (s *Store) load(refuse func(string, ...any) error) (*Loaded, error) {
 		if err != nil {
 			return err
 		}
+		if err := s.dict.load(m.Get(kServer)); err != nil {
+			return refuse("the file server dictionary is unreadable: corrupt")
+		}
 		blobs := tx.Bucket(bBlobs)
 		return tx.Bucket(bFiles).ForEach(func(k, v []byte) error {
-			r := &engine.FileRecord{}
-			if err := json.Unmarshal(v, r); err != nil {
+			r, err := s.dict.decodeRecord(v)
+			if err != nil {
 				return refuse("a data file record is unreadable (%v): corrupt", err)
 			}
 			if want := fileKey(r); !bytes.Equal(k, want) {
@@ -261,7 +273,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closing = true
-	s.cond.Broadcast()
+	s.work.Signal()
 	s.mu.Unlock()
 	<-s.done
 	return s.db.Close()
@@ -275,7 +287,9 @@ func (s *Store) enqueue(o op) uint64 {
 	defer s.mu.Unlock()
 	s.enqueued++
 	s.queue = append(s.queue, o)
-	s.cond.Broadcast()
+	if len(s.queue) == 1 {
+		s.work.Signal() // only the loop waits for work; Wait()ers are woken by commits
+	}
 	return s.enqueued
 }
 
@@ -309,7 +323,7 @@ func (s *Store) loop() {
 	for {
 		s.mu.Lock()
 		for len(s.queue) == 0 && !s.closing {
-			s.cond.Wait()
+			s.work.Wait()
 		}
 		if len(s.queue) == 0 || s.err != nil {
 			s.mu.Unlock()
@@ -321,11 +335,11 @@ func (s *Store) loop() {
 
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			for _, o := range batch {
-				if err := o.apply(tx); err != nil {
+				if err := o.apply(s, tx); err != nil {
 					return err
 				}
 			}
-			return nil
+			return s.dict.flush(tx)
 		})
 
 		s.mu.Lock()
@@ -372,16 +386,12 @@ func (s *Store) SaveClock(c clock.Saved) uint64 { return s.enqueue(clockOp{c}) }
 
 type fileOp struct{ r *engine.FileRecord }
 
-func (o fileOp) apply(tx *bolt.Tx) error {
+func (o fileOp) apply(s *Store, tx *bolt.Tx) error {
 	if err := tx.Bucket(bApps).Put(appKey(o.r.Account, o.r.App), nil); err != nil {
 		return err
 	}
-	v, err := json.Marshal(o.r)
-	if err != nil {
-		return err
-	}
 	k := fileKey(o.r)
-	if err := tx.Bucket(bFiles).Put(k, v); err != nil {
+	if err := tx.Bucket(bFiles).Put(k, s.dict.encodeRecord(o.r)); err != nil {
 		return err
 	}
 	if o.r.Blob != nil && tx.Bucket(bBlobs).Get(k) == nil {
@@ -392,11 +402,13 @@ func (o fileOp) apply(tx *bolt.Tx) error {
 
 type appOp struct{ acct, app string }
 
-func (o appOp) apply(tx *bolt.Tx) error { return tx.Bucket(bApps).Put(appKey(o.acct, o.app), nil) }
+func (o appOp) apply(s *Store, tx *bolt.Tx) error {
+	return tx.Bucket(bApps).Put(appKey(o.acct, o.app), nil)
+}
 
 type resetOp struct{ acct string }
 
-func (o resetOp) apply(tx *bolt.Tx) error {
+func (o resetOp) apply(s *Store, tx *bolt.Tx) error {
 	if o.acct == "" {
 		for _, b := range [][]byte{bApps, bFiles, bBlobs} {
 			if err := tx.DeleteBucket(b); err != nil {
@@ -430,17 +442,17 @@ type replaceOp struct {
 	files []*engine.FileRecord
 }
 
-func (o replaceOp) apply(tx *bolt.Tx) error {
-	if err := (resetOp{}).apply(tx); err != nil {
+func (o replaceOp) apply(s *Store, tx *bolt.Tx) error {
+	if err := (resetOp{}).apply(s, tx); err != nil {
 		return err
 	}
 	for _, a := range o.apps {
-		if err := (appOp{a.Account, a.App}).apply(tx); err != nil {
+		if err := (appOp{a.Account, a.App}).apply(s, tx); err != nil {
 			return err
 		}
 	}
 	for _, f := range o.files {
-		if err := (fileOp{f}).apply(tx); err != nil {
+		if err := (fileOp{f}).apply(s, tx); err != nil {
 			return err
 		}
 	}
@@ -449,7 +461,7 @@ func (o replaceOp) apply(tx *bolt.Tx) error {
 
 type faultsOp struct{ rules []faults.Rule }
 
-func (o faultsOp) apply(tx *bolt.Tx) error {
+func (o faultsOp) apply(s *Store, tx *bolt.Tx) error {
 	rules := o.rules
 	if len(rules) == 0 {
 		rules = []faults.Rule{}
@@ -463,7 +475,7 @@ func (o faultsOp) apply(tx *bolt.Tx) error {
 
 type clockOp struct{ c clock.Saved }
 
-func (o clockOp) apply(tx *bolt.Tx) error {
+func (o clockOp) apply(s *Store, tx *bolt.Tx) error {
 	v, err := json.Marshal(o.c)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,4 +189,30 @@ func TestCommitFailure(t *testing.T) {
 
 type failOp struct{}
 
-func (failOp) apply(*bolt.Tx) error { return errors.New("disk on fire") }
+func (failOp) apply(*Store, *bolt.Tx) error { return errors.New("disk on fire") }
+
+func TestRecordCodec(t *testing.T) {
+	r := rec("acct", "app", "name", 7)
+	r.Size, r.Timeout, r.URL, r.MD5, r.ArchiveType, r.Attempts = 1<<40, 600, "http://127.0.0.1/x", "abc", "zip", 3
+	r.Replicas = append(r.Replicas, engine.ReplicaRecord{Server: "s2", Attempt: 3, Start: -5, Done: 1 << 62})
+	var d dictionary
+	b := d.encodeRecord(r)
+	got, err := d.decodeRecord(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprintf("%+v", *got) != fmt.Sprintf("%+v", *r) {
+		t.Fatalf("round trip:\n%+v\n%+v", *got, *r)
+	}
+	for i := range len(b) { // every truncation is an error, not a panic
+		if _, err := d.decodeRecord(b[:i]); err == nil {
+			t.Fatalf("a record truncated to %d bytes decoded", i)
+		}
+	}
+	if _, err := d.decodeRecord(append(b, 0)); err == nil {
+		t.Fatal("trailing bytes accepted")
+	}
+	if _, err := (&dictionary{}).decodeRecord(b); err == nil {
+		t.Fatal("a server number beyond the dictionary decoded")
+	}
+}

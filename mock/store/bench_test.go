@@ -11,6 +11,9 @@ import (
 	"github.com/ensmock/ensmock/mock/engine"
 )
 
+// BenchmarkSaveFileParallel: records of 16 replicas saved and waited for by
+// 4, 11 and 32 concurrent writers (group commits): ops/s and the process's CPU
+// (user + system, so the fsyncs count) per record.
 func BenchmarkSaveFileParallel(b *testing.B) {
 	for _, writers := range []int{4, 11, 32} {
 		b.Run(fmt.Sprint("writers=", writers), func(b *testing.B) {

@@ -183,8 +183,9 @@ func TestCrashKeepsAcknowledgedPushes(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"--data-dir", dir, "--clock", "manual", "--auth", "off"}
 	client := &http.Client{Timeout: 10 * time.Second}
-	acked := map[string]bool{} // "app/name": answered ResultCode 0 before a kill
-	var ackedClock time.Time   // the latest clock an acknowledged advance showed
+	acked := map[string]bool{}      // "app/name": answered ResultCode 0 before a kill
+	var ackedClock time.Time        // the latest clock an acknowledged advance showed
+	ackedRules := map[string]bool{} // fault rules whose POST answered 201
 	p := startServe(t, bin, args...)
 	for point := range *crashPoints {
 		rng := rand.New(rand.NewPCG(uint64(point)+1, 17))
@@ -212,6 +213,21 @@ func TestCrashKeepsAcknowledgedPushes(t *testing.T) {
 							if c.Now.After(ackedClock) {
 								ackedClock = c.Now
 							}
+							mu.Unlock()
+						}
+					}
+					if w == 1 && n%10 == 4 { // and an acknowledged fault rule (it matches no push of the test)
+						id := fmt.Sprintf("p%d-n%d", point, n)
+						resp, err := client.Post(p.base+"/_ensmock/faults", "application/json",
+							strings.NewReader(`{"id":"`+id+`","match":{"name":"never-*"},"effect":"corrupt"}`))
+						if err != nil {
+							return
+						}
+						_, err = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if err == nil && resp.StatusCode == 201 {
+							mu.Lock()
+							ackedRules[id] = true
 							mu.Unlock()
 						}
 					}
@@ -305,10 +321,29 @@ func TestCrashKeepsAcknowledgedPushes(t *testing.T) {
 		if lost > 0 {
 			t.Fatalf("kill point %d: %d of %d acknowledged pushes lost", point, lost, len(acked))
 		}
+		resp, err = client.Get(p.base + "/_ensmock/faults")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fl struct{ Faults []struct{ ID string } }
+		err = json.NewDecoder(resp.Body).Decode(&fl)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("kill point %d: faults: %v", point, err)
+		}
+		rules := map[string]bool{}
+		for _, f := range fl.Faults {
+			rules[f.ID] = true
+		}
+		for id := range ackedRules {
+			if !rules[id] {
+				t.Fatalf("kill point %d: acknowledged fault rule %s is gone", point, id)
+			}
+		}
 		if st.Now.Before(ackedClock) {
 			t.Fatalf("kill point %d: the clock came back at %s, before the acknowledged %s", point, st.Now, ackedClock)
 		}
-		t.Logf("kill point %d: killed after %d answers; %d acknowledged files, %d stored", point, killAt, len(acked), len(have))
+		t.Logf("kill point %d: killed after %d answers; %d acknowledged files, %d stored; %d acknowledged fault rules", point, killAt, len(acked), len(have), len(ackedRules))
 	}
 	// A clean stop commits and releases the store: a last start opens it.
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)

@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 
-.PHONY: help run build test unit test-js lint tidy-check bench fuzz hostile screenshots
+.PHONY: help run build test unit test-js lint tidy-check bench fuzz hostile screenshots test-crash
 
 ## help: list the targets (this text comes from the `## target: what` comments)
 help:
@@ -28,6 +28,10 @@ unit:
 	@if [ "$${ENSMOCK_REQUIRE_DOCKER:-}" != 1 ] && ! docker info >/dev/null 2>&1 && ! scripts/dockerd.sh status >/dev/null 2>&1; then \
 		echo "make test: the container tests (ensmocktc) will be SKIPPED: no Docker engine answers (DOCKER_HOST=$${DOCKER_HOST:-unset}); make docker-test starts a private one"; fi
 	$(GO) test -race -count=1 $(PKGS)
+
+## test-crash: the crash test with 50 seeded SIGKILL points (make test runs 10): no acknowledged push lost
+test-crash:
+	$(GO) test -race -count=1 -run='^TestCrashKeepsAcknowledgedPushes$$' -timeout=20m ./cmd/ensmock/ -crash-points=50
 
 ## test-js: the official Node clients against the mock (sdktests/js, pinned by its package-lock.json);
 ## skipped with one line saying why when node or npm is missing (a failure with ENSMOCK_REQUIRE_NODE=1)

@@ -25,6 +25,7 @@ import (
 	"github.com/ensmock/ensmock/mock/engine"
 	"github.com/ensmock/ensmock/mock/faults"
 	"github.com/ensmock/ensmock/mock/fetch"
+	"github.com/ensmock/ensmock/mock/store"
 	"github.com/ensmock/ensmock/mock/wire"
 	"github.com/ensmock/ensmock/spec"
 )
@@ -119,6 +120,15 @@ type Options struct {
 
 	// Logger receives structured logs; default: discard.
 	Logger *slog.Logger
+
+	// DataDir, when set, keeps the state in an embedded store there and loads
+	// it at start (persist.go); empty: memory only.
+	DataDir string
+	// State seeds the engine at start (on a new DataDir only, when one is set).
+	State *engine.State
+	// OnStoreFailure is called when the data dir can no longer be written
+	// (no change is acknowledged after that); default: logged.
+	OnStoreFailure func(error)
 }
 
 // Clocks of Options.TimestampClock.
@@ -147,6 +157,7 @@ type Server struct {
 	journal     *control.Journal
 	control     *control.Handler
 	controlMux  *http.ServeMux // the control plane and the live view (internal/ui)
+	store       *store.Store   // nil without Options.DataDir (persist.go)
 
 	handler  http.Handler
 	ts       *httptest.Server
@@ -267,6 +278,9 @@ func newServer(opts Options) (*Server, error) {
 		if err := s.validator.Check(a, http.MethodGet); err != nil && err.Code == wire.InvalidActionNotFound.Code {
 			delete(s.actions, a) // an alternate spec may drop an operation: then the mock does not answer it
 		}
+	}
+	if err := s.setupState(opts); err != nil {
+		return nil, err
 	}
 	accounts := map[string]bool{}
 	for _, c := range s.auth.creds {
@@ -418,9 +432,13 @@ func (s *Server) Close() {
 	s.closeStore()
 }
 
+// closeStore removes the content fetch mode stored and closes the data dir's store.
 func (s *Server) closeStore() {
 	if s.fetcher != nil {
 		s.fetcher.Close()
+	}
+	if s.store != nil {
+		_ = s.store.Close()
 	}
 }
 

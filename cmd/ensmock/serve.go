@@ -52,6 +52,7 @@ type serveFlags struct {
 	baseLatency, grace                                                                 time.Duration
 	bandwidth, fetchMaxBytes, journalSize, maxConns                                    int64
 	fetchAllowLinkLocal, strict                                                        bool
+	dataDir, stateFile                                                                 string // state.go
 }
 
 func serveCommand(f *serveFlags, stdout, stderr io.Writer) *command {
@@ -86,6 +87,7 @@ func serveCommand(f *serveFlags, stdout, stderr io.Writer) *command {
 	fs.StringVar(&f.downloadKey, "download-key", "", "key that signs download links, hex or base64 (16 to 64 bytes); default random, so a restart invalidates every link")
 	durationVar(fs, &f.grace, "grace", 10*time.Second, time.Millisecond, maxGrace, "on SIGTERM/SIGINT, how long in-flight requests may finish (a second signal stops at once)")
 	fs.BoolVar(&f.strict, "strict", false, "refuse requests that break ensmock's own limits (bounds the official documentation does not state) with InvalidParameter.<Name>; by default they are accepted with an X-Ensmock-Warning")
+	stateFlags(fs, f)
 	return c
 }
 
@@ -212,7 +214,7 @@ func (f *serveFlags) options(c *command, stderr io.Writer) (mock.Options, error)
 		}
 		opts.Topology = &t
 	}
-	return opts, nil
+	return opts, f.stateOptions(&opts)
 }
 
 // parseKey reads a download-link key written in hex or in base64 (standard or

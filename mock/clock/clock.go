@@ -40,6 +40,8 @@ type Clock struct {
 	mu   sync.Mutex // serializes the writers
 	set  atomic.Pointer[setting]
 	wall func() time.Time
+	// onChange, when set, is told every new setting, under mu (persist.go).
+	onChange func(Saved)
 }
 
 // setting is the clock between two changes.
@@ -126,6 +128,9 @@ func (c *Clock) change(f func(s *setting, now, wall time.Time) error) error {
 	}
 	next.anchorWall = w
 	c.set.Store(&next)
+	if c.onChange != nil {
+		c.onChange(next.saved())
+	}
 	return nil
 }
 

@@ -68,6 +68,7 @@ func New(cfg Config) *Handler {
 		{"GET", "/_ensmock/health", h.health},
 		{"POST", "/_ensmock/reset", h.reset},
 		{"GET", "/_ensmock/state", h.state},
+		{"PUT", "/_ensmock/state", h.putState},
 		{"GET", "/_ensmock/faults", h.listFaults},
 		{"POST", "/_ensmock/faults", h.addFaults},
 		{"DELETE", "/_ensmock/faults", h.clearFaults},

@@ -176,6 +176,7 @@ type Engine struct {
 
 	mu       sync.RWMutex
 	accounts map[string]*account
+	persist  Persister // nil: memory only (persist.go)
 }
 
 type account struct {
@@ -375,6 +376,8 @@ func (e *Engine) appLocked(a *account, id string, create bool) (*app, error) {
 // RegisterApp creates an app (needed in strict mode; harmless in auto mode).
 func (e *Engine) RegisterApp(acct, id string) error {
 	a := e.account(acct, true)
+	var durable uint64
+	defer e.waitDurable(&durable) // after the unlock (persist.go)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.apps[id] == nil {
@@ -382,6 +385,7 @@ func (e *Engine) RegisterApp(acct, id string) error {
 			return ErrTooManyApps
 		}
 		a.apps[id] = newApp()
+		durable = e.persistApp(acct, id)
 	}
 	return nil
 }
@@ -472,6 +476,8 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 		}
 	}
 
+	var durable uint64
+	defer e.waitDurable(&durable) // the answer waits for the commit, outside the lock (persist.go)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	nowT := e.cfg.Clock.Now()
@@ -548,6 +554,7 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 		e.start(rec, pc, now)
 		p.touch(e.ix, rec)
 		res.Code, res.Descrip = CodeStarted, "success"
+		durable = max(durable, e.persistFile(a, acct, appID, rec))
 	}
 	return out, nil
 }
@@ -978,8 +985,11 @@ func (e *Engine) Holdings(acct, appID, name, version string, st Strategy) (serve
 
 // Reset forgets the state of one account, or of every account when acct is "".
 func (e *Engine) Reset(acct string) {
+	var durable uint64
+	defer e.waitDurable(&durable)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	durable = e.persistReset(acct)
 	if acct == "" {
 		e.accounts = map[string]*account{}
 		return
@@ -1023,6 +1033,8 @@ type ReplicaState struct {
 	Attempt int       `json:"attempt"`
 	Start   time.Time `json:"start"`
 	Done    time.Time `json:"done"`
+	// Fail is the failure the transfer ends with (also while PUSHING); "" for success.
+	Fail string `json:"fail,omitempty"`
 }
 
 // Snapshot dumps one account (or all when acct is ""), sorted for stable output.
@@ -1055,7 +1067,7 @@ func (e *Engine) Snapshot(acct string) State {
 					r := &f.replicas[i]
 					s := e.ix.servers[r.server]
 					fs.Replicas = append(fs.Replicas, ReplicaState{Server: s.ID, Region: s.Region, Status: r.status(now), Descrip: f.descrip(r, now),
-						Attempt: int(r.attempt), Start: time.Unix(0, r.start).UTC(), Done: time.Unix(0, r.done).UTC()})
+						Attempt: int(r.attempt), Start: time.Unix(0, r.start).UTC(), Done: time.Unix(0, r.done).UTC(), Fail: f.failure(r)})
 				}
 				ps.Files = append(ps.Files, fs)
 			}

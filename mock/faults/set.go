@@ -41,6 +41,8 @@ type Set struct {
 	snap   atomic.Pointer[snapshot]
 	index  uint64 // rules ever added: the next rule's index
 	nextID int
+	// onChange, when set, is told the rules after every change, under mu (persist.go).
+	onChange func([]Rule)
 }
 
 type entry struct {
@@ -238,6 +240,7 @@ func (s *Set) Add(rules ...Rule) ([]Rule, error) {
 		all = append(all, &entry{Rule: r, index: idx, rng: rand.New(rand.NewPCG(s.seed+idx, 0x656e736d6f636b))})
 	}
 	s.snap.Store(build(all))
+	s.changed()
 	return added, nil
 }
 
@@ -249,6 +252,7 @@ func (s *Set) Remove(id string) bool {
 	for i, e := range cur {
 		if e.ID == id {
 			s.snap.Store(build(slices.Concat(cur[:i], cur[i+1:])))
+			s.changed()
 			return true
 		}
 	}
@@ -260,6 +264,7 @@ func (s *Set) Clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.snap.Store(nil)
+	s.changed()
 }
 
 // Len is the number of rules in the set.

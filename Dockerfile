@@ -3,11 +3,12 @@
 # There is no builder stage: this machine and CI reach no image registry, so nothing
 # may be pulled, not even golang or distroless. The binary is built on the host
 # (static, CGO_ENABLED=0) by scripts/image.sh (`make image`) and copied into an empty
-# image. The build context is a temporary folder with only this file and dist/ensmock
-# (.dockerignore keeps a `docker build .` from the repository root just as small).
+# image. The build context is a temporary folder with only this file, dist/ensmock and
+# an empty dist/data (.dockerignore keeps a `docker build .` from the repository root just as small).
 #
 #   make image                                   # builds dist/ensmock and ensmock:dev
 #   docker run --rm -p 127.0.0.1:8080:8080 ensmock:dev
+#   docker run -p 127.0.0.1:8080:8080 -v ensmock-data:/data -e ENSMOCK_DATA_DIR=/data ensmock:dev
 FROM scratch
 
 ARG VERSION=dev
@@ -22,6 +23,11 @@ COPY dist/ensmock /ensmock
 # host's loopback only: -p 127.0.0.1:8080:8080.
 ENV ENSMOCK_ADDR=0.0.0.0:8080
 EXPOSE 8080
+
+# The data volume for --data-dir (not on by default: -e ENSMOCK_DATA_DIR=/data).
+# It is created owned by the non-root user, so a new named volume is writable by it.
+COPY --chown=65532:65532 dist/data /data
+VOLUME /data
 
 # nonroot (the distroless convention); the image has no /etc/passwd, so numeric ids.
 USER 65532:65532

@@ -5,21 +5,33 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 
-.PHONY: run build test unit test-js lint tidy-check bench fuzz
+.PHONY: help run build test unit test-js lint tidy-check bench fuzz hostile screenshots test-crash
 
-## run: start the mock on http://127.0.0.1:8080 (signatures on; testid/testsecret)
+## help: list the targets (this text comes from the `## target: what` comments)
+help:
+	@awk 'BEGIN { FS = ":" } /^## [a-zA-Z0-9_-]+:/ { name = $$1; sub(/^## /, "", name); text = $$0; sub(/^## [^:]+: */, "", text); printf "  %-22s %s\n", name, text }' $(MAKEFILE_LIST)
+
+## run: build and start the mock on http://127.0.0.1:8080; prints the URL, credentials and control plane; Ctrl-C stops it
 run:
-	$(GO) run ./cmd/ensmock serve
+	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ensmock ./cmd/ensmock
+	@trap 'exit 0' INT TERM; bin/ensmock serve --log-format text $(ARGS); rc=$$?; [ $$rc -eq 130 ] || [ $$rc -eq 0 ] || exit $$rc
 
 ## build: the static binary in bin/ensmock
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ensmock ./cmd/ensmock
 
-## test: lint, then every test with the race detector, then the Node clients (when node is installed)
+## test: lint, every test with the race detector (container tests need Docker: see docker-test), then the Node clients
 test: lint unit test-js
 
+## unit: every test with the race detector, without lint
 unit:
+	@if [ "$${ENSMOCK_REQUIRE_DOCKER:-}" != 1 ] && ! docker info >/dev/null 2>&1 && ! scripts/dockerd.sh status >/dev/null 2>&1; then \
+		echo "make test: the container tests (ensmocktc) will be SKIPPED: no Docker engine answers (DOCKER_HOST=$${DOCKER_HOST:-unset}); make docker-test starts a private one"; fi
 	$(GO) test -race -count=1 $(PKGS)
+
+## test-crash: the crash test with 50 seeded SIGKILL points (make test runs 10): no acknowledged push lost
+test-crash:
+	$(GO) test -race -count=1 -run='^TestCrashKeepsAcknowledgedPushes$$' -timeout=20m ./cmd/ensmock/ -crash-points=50
 
 ## test-js: the official Node clients against the mock (sdktests/js, pinned by its package-lock.json);
 ## skipped with one line saying why when node or npm is missing (a failure with ENSMOCK_REQUIRE_NODE=1)
@@ -39,18 +51,20 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint: tidy-check
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags soak,hostile ./mock/
 	$(GO) run $(STATICCHECK) $(PKGS)
 
+## tidy-check: go mod tidy would change nothing (go mod tidy -diff; leaves the files alone)
 tidy-check:
-	@cp go.mod /tmp/ensmock.go.mod.bak; cp go.sum /tmp/ensmock.go.sum.bak
-	@$(GO) mod tidy
-	@if ! cmp -s go.mod /tmp/ensmock.go.mod.bak || ! cmp -s go.sum /tmp/ensmock.go.sum.bak; then \
-		echo "go mod tidy changed go.mod/go.sum; run it and commit"; \
-		cp /tmp/ensmock.go.mod.bak go.mod; cp /tmp/ensmock.go.sum.bak go.sum; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go mod tidy would change go.mod/go.sum as shown above: run it and commit"; exit 1; }
 
 ## bench: benchmarks of the request path and the engine (ns/op, allocs/op)
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+## screenshots: docs/img/live-view.png and docs/img/conformance-report.png, taken in headless Chromium
+screenshots:
+	ENSMOCK_SCREENSHOTS=$(CURDIR)/docs/img ENSMOCK_REQUIRE_BROWSER=1 $(GO) test -count=1 -run='^TestScreenshots$$' ./internal/uitest/
 
 ## fuzz: run every fuzz target briefly (FUZZTIME each)
 fuzz:
@@ -104,6 +118,10 @@ bench-scale:
 bench-startup-binary:
 	$(GO) run ./bench/startup -n 21
 
-## soak: the long soak test (mixed traffic for 3 minutes, goroutine and heap checks)
+## soak: the long soak test (mixed traffic for 3 minutes, goroutine and heap checks; not part of make test)
 soak:
-	$(GO) test -race -count=1 -run='^TestSoak$$' -timeout=15m ./mock/ -soak=3m
+	$(GO) test -tags soak -race -count=1 -run='^TestSoak$$' -timeout=15m ./mock/ -soak=3m
+
+## hostile: the long hostile-input variants (20,000 idle connections, 1M-file describe, 1000 × 1 MB requests); the short ones run in make test
+hostile:
+	ENSMOCK_HOSTILE=1 $(GO) test -tags hostile -count=1 -run='^TestHostile|^TestJournalBoundedUnderLargeRequests$$' -timeout=30m -v ./mock/...

@@ -47,6 +47,7 @@ type exchange struct {
 	Err        error  // transport error: no response
 	Format     string // the format the request asked for
 
+	call   *call // what was sent, when the suite built it (nil for raw requests)
 	parsed bool
 	body   *body
 }
@@ -174,14 +175,14 @@ func (t *target) build(c call) (method, rawURL string, h http.Header, body []byt
 func (t *target) do(ctx context.Context, c call) *exchange {
 	method, u, h, body := t.build(c)
 	ex := t.send(ctx, method, u, h, body)
-	ex.Format = c.Format
+	ex.Format, ex.call = c.Format, &c
 	return ex
 }
 
 // replay sends exactly the request of ex again (same signature, nonce and time).
 func (t *target) replay(ctx context.Context, ex *exchange) *exchange {
 	out := t.send(ctx, ex.Method, ex.URL, ex.ReqHeader.Clone(), ex.ReqBody)
-	out.Format = ex.Format
+	out.Format, out.call = ex.Format, ex.call
 	return out
 }
 

@@ -90,12 +90,16 @@ func TestTagFilter(t *testing.T) {
 		noControl bool
 		want      string
 	}{
-		{"", false, ""},
-		{"", true, "~@control"},
-		{"@core", true, "@core && ~@control"},
-		{"@core and not @xml or @auth", false, "@core && ~@xml,@auth"},
-		{"@core && !@xml || @auth", true, "@core && ~@xml && ~@control,@auth && ~@control"},
-		{"@a,@b", false, "@a,@b"},
+		{"", false, "~@strict"},
+		{"", true, "~@control && ~@strict"},
+		{"@core", true, "@core && ~@control && ~@strict"},
+		{"@core and not @xml or @auth", false, "@core && ~@xml && ~@strict,@auth && ~@strict"},
+		{"@core && !@xml || @auth", true, "@core && ~@xml && ~@control && ~@strict,@auth && ~@control && ~@strict"},
+		{"@a,@b", false, "@a && ~@strict,@b && ~@strict"},
+		// @strict runs only when asked for; ~@strict is not asked for.
+		{"@strict", false, "@strict"},
+		{"@extended && @strict", true, "@extended && @strict && ~@control"},
+		{"~@strict", false, "~@strict"},
 	} {
 		got, err := tagFilter(tc.in, tc.noControl)
 		if err != nil || got != tc.want {
@@ -179,7 +183,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		"no endpoint": {AccessKeyID: "a", AccessKeySecret: "b"},
 		"no key":      {Endpoint: "127.0.0.1:1"},
 		"bad signing": {Endpoint: "127.0.0.1:1", AccessKeyID: "a", AccessKeySecret: "b", Signing: "v2"},
-		"bad format":  {Endpoint: "127.0.0.1:1", AccessKeyID: "a", AccessKeySecret: "b", Formats: []string{"html"}},
+		"bad format":  {Endpoint: "127.0.0.1:1", AccessKeyID: "a", AccessKeySecret: "b", Formats: []string{"no-such-format"}},
 		"bad tags":    {Endpoint: "127.0.0.1:1", AccessKeyID: "a", AccessKeySecret: "b", Tags: "(@a)"},
 		"no scenario": {Endpoint: "127.0.0.1:1", AccessKeyID: "a", AccessKeySecret: "b", Tags: "@no-such-tag"},
 		"no control":  {Endpoint: "127.0.0.1:1", AccessKeyID: "a", AccessKeySecret: "b", ControlURL: "http://127.0.0.1:1"},

@@ -64,7 +64,7 @@ type Config struct {
 	// than OR; no parentheses. Empty selects every scenario.
 	Tags string
 	// Formats are godog formatters, each "name" (written to Output) or
-	// "name:FILE": pretty, progress, junit, cucumber, events. Default: progress.
+	// "name:FILE": pretty, progress, junit, cucumber, events, html. Default: progress.
 	Formats []string
 	// KnownFailing is a file of entries "feature file: scenario name", one a
 	// line (# comments), each part a path.Match pattern ("*" for any; a line
@@ -210,6 +210,9 @@ var (
 // tagFilter turns a tag expression into godog's syntax (OR ",", AND "&&", NOT
 // "~"), checking it, and adds "~@control" to each alternative when there is
 // no control plane.
+// strictWanted matches a tag expression that selects @strict (not ~@strict).
+var strictWanted = regexp.MustCompile(`(^|[^~])@strict\b`)
+
 func tagFilter(expr string, noControl bool) (string, error) {
 	expr = strings.TrimSpace(expr)
 	if strings.ContainsAny(expr, "()") {
@@ -232,14 +235,31 @@ func tagFilter(expr string, noControl bool) (string, error) {
 			alts = append(alts, strings.Join(terms, " && "))
 		}
 	}
+	// Scenarios that cannot pass here are left out unless named: @control
+	// without a control plane, and @strict (ensmock's limits as errors, which
+	// only a mock started with --strict refuses) unless the tags ask for it.
+	var off []string
 	if noControl {
+		off = append(off, "~@control")
+	}
+	if !strictWanted.MatchString(expr) {
+		off = append(off, "~@strict")
+	}
+	if len(off) > 0 {
 		if len(alts) == 0 {
-			alts = []string{"~@control"}
+			alts = []string{""}
 		}
 		for i := range alts {
-			if alts[i] != "~@control" {
-				alts[i] += " && ~@control"
+			terms := []string{}
+			if alts[i] != "" {
+				terms = strings.Split(alts[i], " && ")
 			}
+			for _, o := range off {
+				if !slices.Contains(terms, o) {
+					terms = append(terms, o)
+				}
+			}
+			alts[i] = strings.Join(terms, " && ")
 		}
 	}
 	return strings.Join(alts, ","), nil
@@ -383,7 +403,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, fmt.Errorf("conformance: no scenario matches the tags %q", tags)
 	}
 	if err := unmatchedKnown(known, selected, cfg.KnownFailing); err != nil {
-		return Result{}, err
+		return Result{}, reportNotJudged(cfg.Formats, nil, err)
 	}
 
 	s := &suite{cfg: cfg, out: out,
@@ -403,8 +423,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if found != nil {
 		defer s.restoreClock(*found)
 	}
+	if err == nil && ctx.Err() != nil { // the last pre-flight answer came in after the interrupt
+		err = notJudged("interrupted", "interrupted before the first scenario")
+	}
 	if err != nil {
-		return Result{}, err
+		return Result{}, reportNotJudged(cfg.Formats, nil, err)
 	}
 	if s.control == nil {
 		fmt.Fprintln(out, "conformance: no control URL: @control scenarios are not selected, and waits poll the target")
@@ -451,7 +474,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res := rec.result(seed)
 	if ctx.Err() != nil {
-		return res, notJudged("interrupted", "interrupted after %d of %d scenarios had finished", len(res.Scenarios), len(selected))
+		return res, reportNotJudged(cfg.Formats, &res, notJudged("interrupted", "interrupted after %d of %d scenarios had finished", len(res.Scenarios), len(selected)))
+	}
+	if err := finishHTMLReports(cfg.Formats, &res, nil); err != nil {
+		fmt.Fprintln(cfg.Output, "conformance:", err)
 	}
 	if len(res.Scenarios) == 0 {
 		return res, fmt.Errorf("conformance: no scenario matches the tags %q", tags)

@@ -231,6 +231,7 @@ func (w *world) send(c call) *exchange {
 		c.Skew = w.skew
 	}
 	ex := w.s.target.do(w.ctx, c)
+	w.observe(c.Action, ex)
 	w.last = ex
 	if c.Action == "DescribeDataPushResult" {
 		w.describes = append(w.describes, ex)
@@ -242,7 +243,9 @@ func (w *world) send(c call) *exchange {
 // state; it does not become the scenario's last answer.
 func (w *world) check(c call) *exchange {
 	c.Format, c.Cred = "JSON", w.s.main
-	return w.s.target.do(w.ctx, c)
+	ex := w.s.target.do(w.ctx, c)
+	w.observe(c.Action, ex)
+	return ex
 }
 
 // describe reads the push status of one data file (or of every file when name is "").

@@ -24,13 +24,12 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 	"gopkg.in/yaml.v3"
-
-	"github.com/ensmock/ensmock/mock"
 )
 
 const (
@@ -57,8 +56,30 @@ const (
 // loopback is where published ports listen on the Docker host: never on every interface.
 var loopback = netip.MustParseAddr("127.0.0.1")
 
-// Credential is one access key the mock accepts (the entries of --credentials).
-type Credential = mock.Credential
+// Credential is one access key the mock accepts (an entry of the --credentials
+// file). It is this package's own type, so that importing ensmocktc does not
+// compile the mock itself.
+type Credential struct {
+	AccessKeyID     string `yaml:"accessKeyId"`
+	AccessKeySecret string `yaml:"accessKeySecret"`
+	// Account owns the state; default: the AccessKeyId.
+	Account string `yaml:"account,omitempty"`
+	// Allow lists RAM-style action patterns ("ens:Describe*"). nil: every
+	// action; an empty, non-nil list: none.
+	Allow []string `yaml:"allow,omitempty"`
+	// SecurityToken makes it an STS credential: every request must carry it.
+	SecurityToken string `yaml:"securityToken,omitempty"`
+}
+
+// credentialEntry is how a Credential is written: allow is left out only when
+// nil, and written as [] when empty (no permission).
+type credentialEntry struct {
+	AccessKeyID     string    `yaml:"accessKeyId"`
+	AccessKeySecret string    `yaml:"accessKeySecret"`
+	Account         string    `yaml:"account,omitempty"`
+	Allow           *[]string `yaml:"allow,omitempty"`
+	SecurityToken   string    `yaml:"securityToken,omitempty"`
+}
 
 // Container is a running ensmock container.
 type Container struct {
@@ -72,7 +93,13 @@ type Container struct {
 // Options are this package's With* functions and any testcontainers.ContainerCustomizer.
 //
 // On error no container is left running: a half-started one is terminated first.
+//
+// The image must be present on the Docker engine: Run never pulls (the image is
+// built locally with `make image`), and fails at once when it is missing.
 func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustomizer) (*Container, error) {
+	if err := imagePresent(ctx, img); err != nil {
+		return nil, err
+	}
 	c := &Container{}
 	moduleOpts := []testcontainers.ContainerCustomizer{
 		testcontainers.WithExposedPorts(Port),
@@ -103,6 +130,26 @@ func Run(ctx context.Context, img string, opts ...testcontainers.ContainerCustom
 	}
 	return c, nil
 }
+
+// imagePresent fails when the engine does not have img: testcontainers would
+// otherwise try to pull it, and the ensmock image is never in a registry.
+func imagePresent(ctx context.Context, img string) error {
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return fmt.Errorf("ensmocktc: no Docker client: %w", err)
+	}
+	defer cli.Close()
+	if _, err := cli.ImageInspect(ctx, img); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("ensmocktc: image %s is not on the Docker engine (run `make image` to build it; ensmocktc never pulls): %w", img, ErrImageNotFound)
+		}
+		return fmt.Errorf("ensmocktc: inspect image %s: %w", img, err)
+	}
+	return nil
+}
+
+// ErrImageNotFound: Run's image is not on the Docker engine (build it with `make image`).
+var ErrImageNotFound = errors.New("image not found")
 
 // finish runs after every option: it binds the exposed ports to 127.0.0.1 and
 // records the control listener and token.
@@ -207,9 +254,16 @@ func WithCredentials(creds ...Credential) testcontainers.CustomizeRequestOption 
 		if len(creds) == 0 {
 			return errors.New("ensmocktc: WithCredentials: no credentials")
 		}
+		entries := make([]credentialEntry, len(creds))
+		for i, c := range creds {
+			entries[i] = credentialEntry{AccessKeyID: c.AccessKeyID, AccessKeySecret: c.AccessKeySecret, Account: c.Account, SecurityToken: c.SecurityToken}
+			if c.Allow != nil {
+				entries[i].Allow = &creds[i].Allow
+			}
+		}
 		b, err := yaml.Marshal(struct {
-			Credentials []Credential `yaml:"credentials"`
-		}{creds})
+			Credentials []credentialEntry `yaml:"credentials"`
+		}{entries})
 		if err != nil {
 			return fmt.Errorf("ensmocktc: WithCredentials: %w", err)
 		}

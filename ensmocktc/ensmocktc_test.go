@@ -214,7 +214,7 @@ func TestWithAuthOffAndURL(t *testing.T) {
 	}
 	for _, u := range []string{control + ensmocktc.HealthPath,
 		base + "/?Action=PushApplicationData&Version=2017-11-10&Format=JSON&AppId=" + appID + "&Data=" + url.QueryEscape(dataJSON(uniq("unsigned")))} {
-		resp, err := http.Get(u)
+		resp, err := testClient.Get(u)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -340,7 +340,7 @@ func TestControlPortAndToken(t *testing.T) {
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,7 +10,7 @@ Feature: DescribeDataPushResult validates its parameters
   @core
   Scenario: AppId is required by DescribeDataPushResult
     When I call DescribeDataPushResult without the AppId parameter
-    Then the request fails with HTTP 400 and code "MissingParameter" or "InvalidParameter.AppId"
+    Then the request fails with HTTP 400 and code "MissingParameter" or "MissingAppId" or "InvalidParameter.AppId"
 
   @core
   Scenario Outline: PageNumber <value> is refused
@@ -33,10 +33,15 @@ Feature: DescribeDataPushResult validates its parameters
       | parameter  | value      |
       | PageNumber | 0          |
       | PageNumber | abc        |
-      | PageSize   | 0          |
       | MinDate    | 2022/02/15 |
       | MinDate    | yesterday  |
       | MaxDate    | 15-02-2022 |
+
+  @extended @strict
+  Scenario: a strict mock refuses a PageSize over 1000
+    When I call DescribeDataPushResult with:
+      | PageSize | 1001 |
+    Then the request fails with HTTP 400 and code "InvalidParameter.PageSize"
 
   @extended
   Scenario: a well-formed query of an application that has no data answers an empty list
@@ -46,3 +51,9 @@ Feature: DescribeDataPushResult validates its parameters
       | MinDate    | 2022-02-15 |
     Then the request succeeds
     And the answer describes no data file
+
+  @extended @strict
+  Scenario: a strict mock refuses PageSize=0
+    When I call DescribeDataPushResult with:
+      | PageSize | 0 |
+    Then the request fails with HTTP 400 and code "InvalidParameter.PageSize"

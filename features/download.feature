@@ -9,7 +9,7 @@ Feature: DescribeDataDownloadURL gives the download address of pushed data
   @core @validation
   Scenario Outline: <parameter> is required by DescribeDataDownloadURL
     When I call DescribeDataDownloadURL without the <parameter> parameter
-    Then the request fails with HTTP 400 and code "MissingParameter" or "InvalidParameter.<parameter>"
+    Then the request fails with HTTP 400 and code "MissingParameter" or "Missing<parameter>" or "InvalidParameter.<parameter>"
 
     Examples:
       | parameter   |
@@ -37,3 +37,14 @@ Feature: DescribeDataDownloadURL gives the download address of pushed data
     Then the request succeeds
     And the answer has a download URL and at least one file server with a Host and a RegionId
     And every listed file server is in a region where "app01" version "1.0" was pushed
+
+  @extended
+  Scenario: the download link serves the data file
+    ensmock: Data.Url on a ServerList Host serves the pushed bytes (in fetch mode the very bytes;
+    in simulate mode as many bytes as the data file has).
+
+    When I push "app01" version "1.0" of 3 KB
+    And "app01" version "1.0" has been pushed to every target file server
+    And I ask for the download URL of "app01" version "1.0"
+    Then the request succeeds
+    And the download link serves the bytes of "app01" version "1.0"

@@ -11,14 +11,14 @@ Feature: Errors use the gateway's envelope and HTTP status
   @core
   Scenario: the error envelope has string fields
     When I call PushApplicationData without the AppId parameter
-    Then the request fails with HTTP 400 and code "MissingParameter" or "InvalidParameter.AppId"
+    Then the request fails with HTTP 400 and code "MissingParameter" or "MissingAppId" or "InvalidParameter.AppId"
     And the error has the string fields RequestId, HostId, Code, Message and Recommend
 
   @extended
   Scenario: the error's RequestId is the x-acs-request-id header
     When I push with the Data:
       """
-      []
+      not JSON
       """
     Then the request fails with HTTP 400 and code "InvalidParameter.Data"
     And the RequestId in the body matches the x-acs-request-id header, if there is one
@@ -30,11 +30,28 @@ Feature: Errors use the gateway's envelope and HTTP status
     And the RequestId in the body matches the x-acs-request-id header, if there is one
 
   @core @auth
+  Scenario: a credential whose policy lacks ens:PushApplicationData is refused
+    The API's page lists HTTP 400 NoPermission "Permission denied."; the gateway's RAM denial is
+    HTTP 403 Forbidden.RAM. Either is right.
+
+    Given the client uses the denied credentials
+    When I push "app01" version "1.0"
+    Then the request is refused for lack of permission
+    And no data file is described
+
+  @extended @auth
   Scenario: a credential whose policy lacks ens:PushApplicationData gets NoPermission
     Given the client uses the denied credentials
     When I push "app01" version "1.0"
     Then the request fails with HTTP 400 and code "NoPermission"
     And the error message is "Permission denied."
+
+  @core @auth
+  Scenario: a request without any signature parameter is refused
+    When I push "app01" version "1.0" without any signature parameter
+    Then the request is refused with an HTTP 4xx error
+    And the error has the string fields RequestId, HostId, Code, Message and Recommend
+    And no data file is described
 
   @core @auth
   Scenario: an unknown AccessKeyId is refused
@@ -85,7 +102,6 @@ Feature: Errors use the gateway's envelope and HTTP status
       | code                        | status | format |
       | MissingParameter            | 400    | JSON   |
       | InvalidParameter.Data       | 400    | JSON   |
-      | InvalidParameter.AppId      | 400    | JSON   |
       | NoPermission                | 400    | JSON   |
       | InvalidAccessKeyId.NotFound | 404    | JSON   |
       | SignatureDoesNotMatch       | 400    | JSON   |
@@ -99,7 +115,6 @@ Feature: Errors use the gateway's envelope and HTTP status
       | code                        | status | format |
       | MissingParameter            | 400    | XML    |
       | InvalidParameter.Data       | 400    | XML    |
-      | InvalidParameter.AppId      | 400    | XML    |
       | NoPermission                | 400    | XML    |
       | InvalidAccessKeyId.NotFound | 404    | XML    |
       | SignatureDoesNotMatch       | 400    | XML    |
@@ -107,3 +122,15 @@ Feature: Errors use the gateway's envelope and HTTP status
       | SignatureNonceUsed          | 400    | XML    |
       | InvalidAction.NotFound      | 404    | XML    |
       | InvalidVersion              | 400    | XML    |
+
+  @extended @strict
+  Scenario Outline: a strict mock answers InvalidParameter.AppId with the full envelope (<format>)
+    Given responses are requested in <format>
+    When I send a request that provokes InvalidParameter.AppId
+    Then the request fails with HTTP 400 and code "InvalidParameter.AppId"
+    And the error has the string fields RequestId, HostId, Code, Message and Recommend
+
+    Examples:
+      | format |
+      | JSON   |
+      | XML    |

@@ -10,7 +10,7 @@ import (
 
 // TestTagDiscipline: every scenario is either @core (guaranteed by the official
 // documentation) or @extended (an ensmock decision), never both; @control
-// scenarios are @extended; each has a capability tag; names are unique, as the
+// and @strict scenarios are @extended; each has a capability tag; names are unique, as the
 // known-failing list identifies scenarios by name.
 func TestTagDiscipline(t *testing.T) {
 	feats, err := godog.TestSuite{Options: &godog.Options{FS: features.FS, Paths: []string{"."}}}.RetrieveFeatures()
@@ -18,7 +18,7 @@ func TestTagDiscipline(t *testing.T) {
 		t.Fatal(err)
 	}
 	capabilities := map[string]bool{"@auth": true, "@xml": true, "@download": true, "@validation": true,
-		"@resultcode": true, "@strategy": true, "@describe": true, "@errors": true,
+		"@resultcode": true, "@strategy": true, "@describe": true, "@errors": true, "@parameters": true,
 		"@apps": true, "@dist": true, "@workflow": true}
 	names := map[string]string{}
 	n := 0
@@ -37,6 +37,9 @@ func TestTagDiscipline(t *testing.T) {
 			}
 			if tags["@control"] && !tags["@extended"] {
 				t.Errorf("%s: @control scenarios depend on ensmock's control plane, so they are @extended", where)
+			}
+			if tags["@strict"] && !tags["@extended"] {
+				t.Errorf("%s: @strict scenarios pin ensmock's own limits, so they are @extended", where)
 			}
 			if !capability {
 				t.Errorf("%s: no capability tag", where)

@@ -31,13 +31,21 @@ Feature: Responses in XML
   Scenario: an error answers under <Error>
     When I push with the Data:
       """
-      []
+      not JSON
       """
     Then the request fails with HTTP 400 and code "InvalidParameter.Data"
     And the response is XML with the root element "Error"
     And the error has the string fields RequestId, HostId, Code, Message and Recommend
 
   @core @auth
+  Scenario: a permission refusal in XML
+    Given the client uses the denied credentials
+    When I push "app01" version "1.0"
+    Then the request is refused for lack of permission
+    And the response is XML with the root element "Error"
+    And the error has the string fields RequestId, HostId, Code, Message and Recommend
+
+  @extended @auth
   Scenario: NoPermission in XML
     Given the client uses the denied credentials
     When I push "app01" version "1.0"

@@ -1,14 +1,19 @@
 package mock
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
-	"math"
+	"fmt"
+	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ensmock/ensmock/mock/control"
 	"github.com/ensmock/ensmock/mock/engine"
 	"github.com/ensmock/ensmock/mock/wire"
 )
@@ -102,31 +107,17 @@ func (s *Server) actionTable() map[string]action {
 	}
 }
 
-// strategy decodes a (validated) ScheduleToRegionId policy: one object or an array.
-func strategy(raw string) (engine.Strategy, error) {
+// strategyOf reads a raw strategy value (a download link's filter, which the
+// mock issued after checking it) as the API does, in lenient mode.
+func strategyOf(raw string) engine.Strategy {
 	if raw == "" {
-		return nil, nil
+		return nil
 	}
-	type policy struct {
-		Name       string `json:"name"`
-		Parameters struct {
-			Operator string   `json:"operator"`
-			Values   []string `json:"values"`
-		} `json:"parameters"`
+	var v any
+	if json.Unmarshal([]byte(raw), &v) != nil {
+		return nil
 	}
-	var many []policy
-	if err := json.Unmarshal([]byte(raw), &many); err != nil {
-		var one policy
-		if err := json.Unmarshal([]byte(raw), &one); err != nil {
-			return nil, err
-		}
-		many = []policy{one}
-	}
-	st := make(engine.Strategy, len(many))
-	for i, p := range many {
-		st[i] = engine.Selector{Operator: p.Parameters.Operator, Values: p.Parameters.Values}
-	}
-	return st, nil
+	return (&limitCheck{}).strategy("ServerFilterStrategy", v)
 }
 
 func engineError(err error, param string) *wire.Error {
@@ -143,17 +134,14 @@ func engineError(err error, param string) *wire.Error {
 }
 
 func pushApplicationData(ctx context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
-	files, ok := dataFiles(req.JSON["Data"])
-	if !ok { // not the plain shape dataFiles reads exactly: decode the raw JSON
-		if err := json.Unmarshal([]byte(req.Get("Data")), &files); err != nil {
-			return nil, wire.InvalidParameter("Data").WithDetail("%v", err)
-		}
-	}
-	st, err := strategy(req.Get("PushStrategy"))
-	if err != nil {
-		return nil, wire.InvalidParameter("PushStrategy").WithDetail("%v", err)
-	}
+	lc := s.limitCheck()
 	appID := req.Get("AppId")
+	lc.checkAppID(appID)
+	files := lc.dataFiles(req.JSON["Data"])
+	st := lc.strategy("PushStrategy", req.JSON["PushStrategy"])
+	if e := lc.done(req); e != nil {
+		return nil, e
+	}
 	results, err := s.engine.Push(ctx, account, appID, files, st)
 	if err != nil {
 		return nil, engineError(err, appID)
@@ -166,76 +154,15 @@ func pushApplicationData(ctx context.Context, s *Server, account string, req *wi
 	return resp, nil
 }
 
-// dataFiles reads the Data value that validation decoded (a JSON array of
-// objects) into typed files, giving exactly what json.Unmarshal into
-// []engine.DataFile gives. ok is false for any input it cannot read that way
-// (a key in another letter case, a non-integral or huge number, a wrong type):
-// the caller then decodes the raw JSON.
-func dataFiles(v any) (files []engine.DataFile, ok bool) {
-	items, ok := v.([]any)
-	if !ok {
-		return nil, false
-	}
-	files = make([]engine.DataFile, len(items))
-	for i, item := range items {
-		m, ok := item.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		for k := range m {
-			if _, known := dataFileKeys[k]; !known {
-				for name := range dataFileKeys {
-					if strings.EqualFold(k, name) {
-						return nil, false // json.Unmarshal matches keys case-insensitively
-					}
-				}
-			}
-		}
-		f := &files[i]
-		okAll := true
-		for _, s := range [...]struct {
-			key string
-			dst *string
-		}{{"name", &f.Name}, {"version", &f.Version}, {"archiveType", &f.ArchiveType}, {"md5", &f.MD5}, {"url", &f.URL}} {
-			switch x := m[s.key].(type) {
-			case nil:
-			case string:
-				*s.dst = x
-			default:
-				okAll = false
-			}
-		}
-		for _, n := range [...]struct {
-			key string
-			dst *int64
-		}{{"size", &f.Size}, {"timeout", &f.Timeout}} {
-			switch x := m[n.key].(type) {
-			case nil:
-			case float64:
-				if x != math.Trunc(x) || math.Abs(x) >= 1<<53 { // beyond 2^53 a float64 may have rounded
-					okAll = false
-				}
-				*n.dst = int64(x)
-			default:
-				okAll = false
-			}
-		}
-		if !okAll {
-			return nil, false
-		}
-	}
-	return files, true
-}
-
-var dataFileKeys = map[string]struct{}{"name": {}, "version": {}, "size": {}, "archiveType": {}, "md5": {}, "url": {}, "timeout": {}}
-
 func describeDataPushResult(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
+	lc := s.limitCheck()
 	q := engine.DescribeQuery{
 		AppID:    req.Get("AppId"),
 		Names:    engine.SplitList(req.Get("DataNames")),
 		Versions: engine.SplitList(req.Get("DataVersions")),
 		Regions:  engine.SplitList(req.Get("RegionIds")),
 	}
+	lc.checkAppID(q.AppID)
 	for _, d := range []struct {
 		name string
 		dst  *time.Time
@@ -243,48 +170,222 @@ func describeDataPushResult(_ context.Context, s *Server, account string, req *w
 		if v := req.Get(d.name); v != "" {
 			t, err := time.Parse(time.DateOnly, v)
 			if err != nil {
-				return nil, wire.InvalidParameter(d.name).WithDetail("%s %q: want yyyy-MM-dd", d.name, v)
+				return nil, wire.InvalidParameter(d.name).WithDetail("%s %q is not a date in the documented format yyyy-MM-dd (2006-01-02)", d.name, v)
 			}
 			*d.dst = t
 		}
 	}
 	if !q.MinDate.IsZero() && !q.MaxDate.IsZero() && q.MaxDate.Before(q.MinDate) {
-		return nil, wire.InvalidParameter("MaxDate").WithDetail("MaxDate is before MinDate")
+		// accepted: no first push is at once after MinDate and before MaxDate, so nothing matches
+		lc.broke(limDateOrder, "MaxDate", "MaxDate %s is before MinDate %s", req.Get("MaxDate"), req.Get("MinDate"))
 	}
-	// Paging: the doc says PageNumber defaults to 1 and PageSize to 10, and that
-	// omitting both exports everything; ensmock does exactly that.
+	// Paging (docs/decisions.md): PageNumber defaults to 1 and PageSize to 10,
+	// and omitting both exports everything (the documentation's "omit when you
+	// export all information"): every result, in an answer that still says
+	// PageSize 10, the metadata's default.
 	pn, ps := req.Get("PageNumber"), req.Get("PageSize")
-	if pn != "" || ps != "" {
-		q.PageNumber, q.PageSize = 1, 10
+	paged := pn != "" || ps != ""
+	if paged {
+		q.PageNumber, q.PageSize = 1, defaultPageSize
 		if pn != "" {
-			q.PageNumber, _ = strconv.Atoi(pn)
+			q.PageNumber, _ = strconv.Atoi(pn) // validated: an int32 ≥ 1
 		}
 		if ps != "" {
-			q.PageSize, _ = strconv.Atoi(ps)
-		}
-	}
-	res, err := s.engine.Describe(account, q)
-	if err != nil {
-		return nil, engineError(err, q.AppID)
-	}
-	resp := &describeDataPushResultResponse{RequestID: req.RequestID, PageNumber: res.PageNumber, PageSize: res.PageSize, TotalCount: res.Total}
-	if resp.PageSize == 0 {
-		resp.PageSize = res.Total
-	}
-	resp.PushResults.PushResult = make([]pushStatus, len(res.Files))
-	var starts, updates utcCache
-	for i, f := range res.Files {
-		ps := &resp.PushResults.PushResult[i]
-		ps.Name, ps.Version = f.Name, f.Version
-		ps.StatusStatS.StatusStat = make([]statusStat, len(f.Stats))
-		for j, st := range f.Stats {
-			ss := &ps.StatusStatS.StatusStat[j]
-			ss.Status, ss.RegionIDCount = st.Status, len(st.Regions)
-			ss.RegionIDs.RegionID = make([]regionStatus, len(st.Regions))
-			for k, r := range st.Regions {
-				ss.RegionIDs.RegionID[k] = regionStatus{RegionID: r.RegionID, StartTime: starts.format(r.Start), StatusDescrip: r.Descrip, UpdateTime: updates.format(r.Update)}
+			q.PageSize, _ = strconv.Atoi(ps) // validated: an int32
+			switch {
+			case q.PageSize < 1:
+				lc.broke(limPageSize, "PageSize", "PageSize is %d", q.PageSize)
+				q.PageSize = defaultPageSize
+			case q.PageSize > maxPageSize:
+				lc.broke(limPageSize, "PageSize", "PageSize is %d", q.PageSize)
 			}
 		}
 	}
-	return resp, nil
+	if e := lc.done(req); e != nil {
+		return nil, e
+	}
+	return &describeAnswer{s: s, account: account, q: q, requestID: req.RequestID}, nil
+}
+
+// describeAnswer is a DescribeDataPushResult answer written in parts (see
+// streamBody): at most describeChunkEntries region entries are in memory at a
+// time, whatever the number of files.
+type describeAnswer struct {
+	s         *Server
+	account   string
+	q         engine.DescribeQuery
+	requestID string
+}
+
+// describeChunkEntries bounds the region entries one part of a describe
+// answer gathers (16,384: a few MiB at most); a part holds at least one file.
+const describeChunkEntries = 16384
+
+// describeParts, when set (tests), is called with the number of files of each
+// part; describeChunkOverride, when set, is the number of files of a part.
+var (
+	describeParts         func(files int)
+	describeChunkOverride int
+)
+
+// streamBody is a success body too large to build before writing: encode
+// writes it in the request's format, calling flush whenever buf holds enough
+// to send. The first error (of the engine, or of writing) is returned; once
+// flush has been called the status line is gone, so an error then can only
+// cut the answer short.
+type streamBody interface {
+	encode(buf *bytes.Buffer, f wire.Format, action string, flush func() error) *wire.Error
+}
+
+func (d *describeAnswer) encode(buf *bytes.Buffer, f wire.Format, action string, flush func() error) *wire.Error {
+	chunk := max(1, describeChunkEntries/max(1, len(d.s.engine.Regions())))
+	if describeChunkOverride > 0 {
+		chunk = describeChunkOverride
+	}
+	var starts, updates utcCache
+	var ps pushStatus
+	first := true
+	head := func(res engine.DescribeResult) error {
+		pageSize := res.PageSize
+		if pageSize == 0 {
+			pageSize = defaultPageSize // unpaged: the documented default, every result included
+		}
+		if f == wire.JSON {
+			buf.WriteString(`{"RequestId":`)
+			buf.WriteString(strconv.Quote(d.requestID))
+			fmt.Fprintf(buf, `,"PageNumber":%d,"PageSize":%d,"TotalCount":%d,"PushResults":{"PushResult":[`, res.PageNumber, pageSize, res.Total)
+			return nil
+		}
+		buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?><` + action + `Response><RequestId>`)
+		_ = xml.EscapeText(buf, []byte(d.requestID))
+		fmt.Fprintf(buf, `</RequestId><PageNumber>%d</PageNumber><PageSize>%d</PageSize><TotalCount>%d</TotalCount><PushResults>`, res.PageNumber, pageSize, res.Total)
+		return nil
+	}
+	part := func(files []engine.FileStatus) error {
+		if describeParts != nil {
+			describeParts(len(files))
+		}
+		for i := range files {
+			fillPushStatus(&ps, &files[i], &starts, &updates)
+			if f == wire.JSON {
+				if !first {
+					buf.WriteByte(',')
+				}
+				if err := wire.EncodeJSON(buf, &ps); err != nil {
+					return err
+				}
+			} else if err := wire.EncodeXML(buf, "PushResult", &ps); err != nil {
+				return err
+			}
+			first = false
+		}
+		if buf.Len() >= 32<<10 {
+			return flush()
+		}
+		return nil
+	}
+	if err := d.s.engine.DescribeEach(d.account, d.q, chunk, head, part); err != nil {
+		var we *wire.Error
+		if errors.As(err, &we) {
+			return we
+		}
+		return engineError(err, d.q.AppID)
+	}
+	if f == wire.JSON {
+		buf.WriteString(`]}}`)
+	} else {
+		buf.WriteString(`</PushResults></` + action + `Response>`)
+	}
+	return nil
+}
+
+// fillPushStatus renders one file's status into ps, reusing its slices.
+func fillPushStatus(ps *pushStatus, f *engine.FileStatus, starts, updates *utcCache) {
+	ps.Name, ps.Version = f.Name, f.Version
+	stats := ps.StatusStatS.StatusStat[:0]
+	if stats == nil {
+		stats = make([]statusStat, 0, 3) // an empty list encodes as [], not null
+	}
+	for _, st := range f.Stats {
+		var ss statusStat
+		if len(stats) < cap(stats) {
+			ss = stats[:len(stats)+1][len(stats)]
+		}
+		ss.Status, ss.RegionIDCount = st.Status, len(st.Regions)
+		regs := ss.RegionIDs.RegionID[:0]
+		if regs == nil {
+			regs = make([]regionStatus, 0, len(st.Regions))
+		}
+		for _, r := range st.Regions {
+			regs = append(regs, regionStatus{RegionID: r.RegionID, StartTime: starts.format(r.Start), StatusDescrip: r.Descrip, UpdateTime: updates.format(r.Update)})
+		}
+		ss.RegionIDs.RegionID = regs
+		stats = append(stats, ss)
+	}
+	ps.StatusStatS.StatusStat = stats
+}
+
+// failedItems describes the items of a push answered 300 (the journal's
+// detail of the push, and its log line): "item 0 (app01 1.0): <ResultDescrip>",
+// at most 4 of them and 1 KiB; "" when none failed.
+func failedItems(rs []pushResult) string {
+	var parts []string
+	n := 0
+	for i, r := range rs {
+		if r.ResultCode != engine.CodeFailed {
+			continue
+		}
+		if n++; n <= 4 {
+			parts = append(parts, fmt.Sprintf("item %d (%s %s): %s", i, truncate(r.Name, maxQuotedInLimit), truncate(r.Version, maxQuotedInLimit), r.ResultDescrip))
+		}
+	}
+	if n > 4 {
+		parts = append(parts, fmt.Sprintf("and %d more items answered 300", n-4))
+	}
+	return truncate(strings.Join(parts, "; "), 1024)
+}
+
+// logRequest logs one API request: a refused one (or a push with items
+// answered 300) at info level with its detail, one accepted with warnings
+// (ensmock limits it broke) at warn level with them, any other at debug level.
+func (s *Server) logRequest(r *http.Request, ent *control.Entry) {
+	level := slog.LevelDebug
+	switch {
+	case ent.HTTPStatus >= 400 || ent.Detail != "":
+		level = slog.LevelInfo
+	case len(ent.Warnings) > 0:
+		level = slog.LevelWarn
+	}
+	if !s.log.Enabled(r.Context(), level) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("action", ent.Action), slog.String("account", ent.Account), slog.Int("status", ent.HTTPStatus),
+		slog.String("requestId", ent.RequestID), slog.Duration("took", time.Duration(ent.Latency))}
+	msg := "request"
+	if ent.ErrorCode != "" {
+		msg = "request refused"
+		attrs = append(attrs, slog.String("code", ent.ErrorCode))
+	}
+	if ent.Detail != "" {
+		if ent.ErrorCode == "" {
+			msg = "push answered 300 for some items"
+		}
+		attrs = append(attrs, slog.String("detail", ent.Detail))
+	}
+	if len(ent.Warnings) > 0 {
+		msg = "request accepted over ensmock limits"
+		attrs = append(attrs, slog.Any("warnings", ent.Warnings))
+	}
+	s.log.LogAttrs(r.Context(), level, msg, attrs...)
+}
+
+// headerSafe makes a warning a valid header value: no control characters
+// (a user value quoted in it may hold any byte).
+func headerSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
 }

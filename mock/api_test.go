@@ -311,8 +311,13 @@ func TestFormatNegotiation(t *testing.T) {
 	}
 }
 
+// TestErrorPaths: every refusal, in strict mode (where ensmock's limits are
+// refusals too; limits_test.go checks each limit in both modes).
 func TestErrorPaths(t *testing.T) {
-	h := newHarness(t, func(o *mock.Options) { o.Limits = wire.Limits{MaxBodyBytes: 64 << 10, MaxQueryBytes: 64 << 10} })
+	h := newHarness(t, func(o *mock.Options) {
+		o.Limits = wire.Limits{MaxBodyBytes: 64 << 10, MaxQueryBytes: 64 << 10}
+		o.Strict = true
+	})
 	big := make([]string, 101)
 	for i := range big {
 		big[i] = fmt.Sprint("f", i)
@@ -390,9 +395,9 @@ func TestErrorPaths(t *testing.T) {
 // Changing a constraint in ens.yaml changes the mock's behaviour with no Go change.
 func TestSpecChangeChangesBehaviour(t *testing.T) {
 	three := data("a", "b", "c")
-	strict := bytes.Replace(spec.YAML, []byte("maxItems: 100"), []byte("maxItems: 2"), 1)
+	strict := bytes.Replace(spec.YAML, []byte("    DataFiles:\n      type: array\n"), []byte("    DataFiles:\n      type: array\n      maxItems: 2\n"), 1)
 	if bytes.Equal(strict, spec.YAML) {
-		t.Fatal("the spec has no 'maxItems: 100' to change; update this test")
+		t.Fatal("the spec has no DataFiles array to change; update this test")
 	}
 	for _, tc := range []struct {
 		name string

@@ -39,9 +39,12 @@ type fileServer struct {
 
 func describeDataDownloadURL(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
 	appID, name, version := req.Get("AppId"), req.Get("DataName"), req.Get("DataVersion")
-	st, err := strategy(req.Get("ServerFilterStrategy"))
-	if err != nil {
-		return nil, wire.InvalidParameter("ServerFilterStrategy").WithDetail("%v", err)
+	lc := s.limitCheck()
+	lc.checkAppID(appID)
+	lc.checkNameVersion(-1, name, version)
+	st := lc.strategy("ServerFilterStrategy", req.JSON["ServerFilterStrategy"])
+	if e := lc.done(req); e != nil {
+		return nil, e
 	}
 	servers, _, _, found, err := s.engine.Holdings(account, appID, name, version, st)
 	if err != nil {
@@ -65,13 +68,27 @@ func describeDataDownloadURL(_ context.Context, s *Server, account string, req *
 // each segment path-escaped; the MAC (HMAC-SHA256 under the server's download
 // key) covers the path, the filter and the expiry.
 func (s *Server) downloadPath(account, appID, name, version, filter string, expires time.Time) string {
-	p := "/file/" + url.PathEscape(account) + "/" + url.PathEscape(appID) + "/" + url.PathEscape(name) + "/" + url.PathEscape(version)
+	p := "/file/" + pathSegment(account) + "/" + pathSegment(appID) + "/" + pathSegment(name) + "/" + pathSegment(version)
 	ts := strconv.FormatInt(expires.Unix(), 10)
 	q := url.Values{"ts": {ts}, "sign": {s.downloadMAC(p, filter, ts)}}
 	if filter != "" {
 		q.Set("filter", filter)
 	}
 	return p + "?" + q.Encode()
+}
+
+// pathSegment escapes one segment of a download path: url.PathEscape, and the
+// dot segments "." and ".." written %2E and %2E%2E, which no HTTP client or
+// router resolves (a literal "." or ".." would be cleaned away by clients and by
+// the router, turning the link into a redirect to another path).
+func pathSegment(s string) string {
+	switch s {
+	case ".":
+		return "%2E"
+	case "..":
+		return "%2E%2E"
+	}
+	return url.PathEscape(s)
 }
 
 func (s *Server) downloadMAC(path, filter, ts string) string {
@@ -120,7 +137,7 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	st, _ := strategy(filter)
+	st := strategyOf(filter)
 	servers, f, blob, _, err := s.engine.Holdings(seg[0], seg[1], seg[2], seg[3], st)
 	if err != nil || len(servers) == 0 {
 		http.Error(w, fmt.Sprintf("ensmock: no file server holds %s version %s", seg[2], seg[3]), http.StatusNotFound)
@@ -131,19 +148,44 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Ensmock-Servers", strconv.Itoa(len(servers)))
 	if blob != nil {
 		h.Set("X-Ensmock-Content", "fetched")
-		h.Set("Content-Length", strconv.Itoa(len(blob.Data)))
+		content, err := blob.Reader()
+		if err != nil {
+			http.Error(w, "ensmock: the fetched content is gone: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer content.Close()
+		h.Set("Content-Length", strconv.FormatInt(blob.Len(), 10))
 		h.Set("Content-MD5-Hex", blob.MD5)
 		if r.Method == http.MethodGet {
-			_, _ = w.Write(blob.Data)
+			_, _ = io.Copy(w, content)
 		}
 		return
 	}
 	h.Set("X-Ensmock-Content", "simulated")
-	h.Set("Content-Length", strconv.FormatInt(f.Size, 10))
+	size := max(f.Size, 0)
+	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	limit := maxSynthetic
+	if size > limit {
+		h.Add("X-Ensmock-Warning", fmt.Sprintf("ensmock serves at most %d bytes of synthetic content; this file declares %d bytes, the connection closes after %d", limit, size, limit))
+	}
 	if r.Method == http.MethodGet {
-		_, _ = io.CopyN(w, SyntheticContent(f.Name, f.Version), f.Size)
+		_, _ = io.CopyN(w, SyntheticContent(f.Name, f.Version), min(size, limit))
+		if size > limit {
+			// Content-Length promised more: ending the handler now makes the
+			// server close the connection, so the client sees a short body
+			// (an error), never a wrong file that looks complete.
+			return
+		}
 	}
 }
+
+// MaxSyntheticBytes caps the synthetic content one download serves (64 MiB, the
+// default cap of a fetched source): generating it costs CPU, and a declared size
+// of 50 GB must not keep a core busy. The answer still declares the full size.
+const MaxSyntheticBytes int64 = 64 << 20
+
+// maxSynthetic is MaxSyntheticBytes; tests lower it.
+var maxSynthetic = MaxSyntheticBytes
 
 // SyntheticContent is the deterministic content of a simulated data file: the
 // SHA-256 of (name, version, block counter), block after block. The same data

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // source serves files from memory on a loopback httptest server and counts hits.
@@ -205,5 +206,66 @@ func TestFetchMaxBytes(t *testing.T) {
 func TestBadSourceOption(t *testing.T) {
 	if _, err := NewServer(Options{NoListener: true, Source: "download"}); err == nil || !strings.Contains(err.Error(), "source") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// TestDownloadLinksForDotNames: data files named "." and ".." (and names that
+// merely contain dots or slashes) get links that work from a real HTTP client,
+// with no redirect to a cleaned path.
+func TestDownloadLinksForDotNames(t *testing.T) {
+	f := newFx(t, func(o *Options) { o.NoListener = false })
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, name := range []string{".", "..", "./..", "a/../b", "%2E", "..%2F", " . "} {
+		if code, why := f.pushCode(item(name, "http://127.0.0.1/x", 300, "", "raw"), ""); code != 0 {
+			t.Fatalf("push %q: %d %s", name, code, why)
+		}
+		f.advance("1m")
+		link := f.downloadLink(name)
+		want, _ := io.ReadAll(io.LimitReader(SyntheticContent(name, "1"), 300))
+		for _, how := range []string{"in-process", "loopback"} {
+			var status int
+			var body []byte
+			if how == "in-process" {
+				status, body, _ = f.get(link)
+			} else {
+				resp, err := client.Get(f.srv.URL() + link)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				status = resp.StatusCode
+			}
+			if status != 200 || !bytes.Equal(body, want) {
+				t.Fatalf("%s %q via %s: %d %q", link, name, how, status, body)
+			}
+		}
+	}
+}
+
+// TestSyntheticDownloadsAreCapped: a declared size beyond the synthetic cap is
+// announced in full but served only up to the cap, then the connection closes,
+// so the client sees a short body, not a complete-looking file.
+func TestSyntheticDownloadsAreCapped(t *testing.T) {
+	defer func(old int64) { maxSynthetic = old }(maxSynthetic)
+	maxSynthetic = 1000
+	f := newFx(t, func(o *Options) { o.NoListener = false })
+	if code, why := f.pushCode(item("big", "http://127.0.0.1/x", 50<<30, "", "raw"), ""); code != 0 {
+		t.Fatalf("push: %d %s", code, why)
+	}
+	f.advance("100h")
+	link := f.downloadLink("big")
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(f.srv.URL() + link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || resp.ContentLength != 50<<30 || len(body) != 1000 || err == nil {
+		t.Fatalf("status %d, Content-Length %d, %d bytes read, err %v", resp.StatusCode, resp.ContentLength, len(body), err)
+	}
+	if w := resp.Header.Get("X-Ensmock-Warning"); !strings.Contains(w, "at most 1000 bytes") {
+		t.Fatalf("warning %q", w)
 	}
 }

@@ -91,6 +91,9 @@ func (f *fx) ctl(method, path, body string, header ...string) reply {
 		rd = strings.NewReader(body)
 	}
 	req, _ := http.NewRequest(method, "http://127.0.0.1"+path, rd)
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json") // as every control-plane client must
+	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}

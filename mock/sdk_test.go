@@ -260,7 +260,7 @@ func daraClient(t *testing.T, endpoint, alg, id, secret, token string) *openapi.
 	return c
 }
 
-// daraCall calls an action as the generated ENS client does (alibaba-wire.md §2),
+// daraCall calls an action as the generated ENS client does (docs/wire.md §2),
 // business parameters in the query; body, when set, is sent as a form.
 func daraCall(c *openapi.Client, action string, query map[string]string, headers map[string]string, body map[string]any) (map[string]any, error) {
 	return daraCallMethod(c, "POST", action, query, headers, body)

@@ -19,11 +19,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ensmock/ensmock/internal/ui"
 	"github.com/ensmock/ensmock/mock/clock"
 	"github.com/ensmock/ensmock/mock/control"
 	"github.com/ensmock/ensmock/mock/engine"
 	"github.com/ensmock/ensmock/mock/faults"
 	"github.com/ensmock/ensmock/mock/fetch"
+	"github.com/ensmock/ensmock/mock/store"
 	"github.com/ensmock/ensmock/mock/wire"
 	"github.com/ensmock/ensmock/spec"
 )
@@ -65,6 +67,9 @@ type Options struct {
 	Credentials []Credential
 	// StrictApps accepts only registered AppIds (control plane /_ensmock/apps).
 	StrictApps bool
+	// Strict turns ensmock's own limits (bounds the official documentation does
+	// not state) into errors; by default they are accepted with a warning.
+	Strict bool
 
 	// Spec replaces the embedded OpenAPI document (tests that change a constraint).
 	Spec []byte
@@ -79,8 +84,14 @@ type Options struct {
 	Source string
 	// FetchMaxBytes caps one downloaded source in fetch mode (default 64 MiB).
 	FetchMaxBytes int64
-	// FetchClient downloads sources in fetch mode; default a plain client.
+	// FetchClient downloads sources in fetch mode; default a client whose
+	// dialer refuses the mock's own listeners and (unless FetchAllowLinkLocal)
+	// link-local and cloud metadata addresses. A client given here is used as
+	// it is: those checks are then its business.
 	FetchClient *http.Client
+	// FetchAllowLinkLocal lets fetch mode download from link-local and cloud
+	// metadata addresses (169.254.0.0/16, fe80::/10, 100.100.100.200, ...).
+	FetchAllowLinkLocal bool
 
 	// Faults are the fault rules in force at start (e.g. a --scenario file);
 	// more come and go through the control plane.
@@ -91,6 +102,12 @@ type Options struct {
 	// ControlToken, when set, is required as "Authorization: Bearer <token>" on
 	// every control-plane endpoint except /_ensmock/health.
 	ControlToken string
+	// DownloadKey signs download links (HMAC-SHA256); default 32 random bytes,
+	// so links die with the process. Fix it to keep links valid across restarts.
+	DownloadKey []byte
+	// MaxConnections caps the open connections of the listener NewServer (and
+	// LimitListener) serves on; default DefaultMaxConnections.
+	MaxConnections int
 	// ControlSeparate keeps the control plane off the API handler (which then
 	// answers only /_ensmock/health there): serve ControlHandler() elsewhere.
 	ControlSeparate bool
@@ -103,6 +120,15 @@ type Options struct {
 
 	// Logger receives structured logs; default: discard.
 	Logger *slog.Logger
+
+	// DataDir, when set, keeps the state in an embedded store there and loads
+	// it at start (persist.go); empty: memory only.
+	DataDir string
+	// State seeds the engine at start (on a new DataDir only, when one is set).
+	State *engine.State
+	// OnStoreFailure is called when the data dir can no longer be written
+	// (no change is acknowledged after that); default: logged.
+	OnStoreFailure func(error)
 }
 
 // Clocks of Options.TimestampClock.
@@ -130,12 +156,15 @@ type Server struct {
 	faults      *faults.Set
 	journal     *control.Journal
 	control     *control.Handler
+	controlMux  *http.ServeMux // the control plane and the live view (internal/ui)
+	store       *store.Store   // nil without Options.DataDir (persist.go)
 
 	handler  http.Handler
 	ts       *httptest.Server
 	host     string
 	url      string
 	inClient *http.Client
+	fetcher  *fetch.Fetcher
 }
 
 // NewServer builds a mock and, unless opts.NoListener, starts serving on a loopback port.
@@ -144,6 +173,7 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.inClient = HandlerClient(s.handler)
 	if opts.NoListener {
 		s.host, s.url = "127.0.0.1", "http://127.0.0.1"
 		return s, nil
@@ -154,9 +184,12 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(opts.Port)))
 	if err != nil {
+		s.closeStore()
 		return nil, fmt.Errorf("mock: listen: %w", err)
 	}
-	s.ts = &httptest.Server{Listener: ln, Config: NewHTTPServer(s.handler)}
+	s.AddListener(ln.Addr())
+	hs := NewHTTPServer(s.handler)
+	s.ts = &httptest.Server{Listener: LimitListener(ln, hs, opts.MaxConnections), Config: hs}
 	s.ts.Start()
 	s.host = ln.Addr().String()
 	s.url = "http://" + s.host
@@ -181,6 +214,7 @@ func newServer(opts Options) (*Server, error) {
 	if _, err := fs.Add(opts.Faults...); err != nil {
 		return nil, fmt.Errorf("mock: %w", err)
 	}
+	var fetcher *fetch.Fetcher
 	cfg := engine.Config{Clock: opts.Clock, Seed: opts.Seed, BaseLatency: opts.BaseLatency, Bandwidth: opts.Bandwidth,
 		Jitter: opts.Jitter, StrictApps: opts.StrictApps, Hooks: fs.Hooks()}
 	if opts.Topology != nil {
@@ -189,12 +223,22 @@ func newServer(opts Options) (*Server, error) {
 	switch opts.Source {
 	case "", SourceSimulate:
 	case SourceFetch:
-		cfg.Fetcher = fetch.New(fetch.Options{MaxBytes: opts.FetchMaxBytes, Client: opts.FetchClient})
+		f, err := fetch.New(fetch.Options{MaxBytes: opts.FetchMaxBytes, Client: opts.FetchClient, AllowLinkLocal: opts.FetchAllowLinkLocal})
+		if err != nil {
+			return nil, fmt.Errorf("mock: %w", err)
+		}
+		fetcher, cfg.Fetcher = f, f
+		if opts.FetchMaxBytes > 0 {
+			cfg.MaxFetchBytes = opts.FetchMaxBytes
+		}
 	default:
 		return nil, fmt.Errorf("mock: source %q: want %s or %s", opts.Source, SourceSimulate, SourceFetch)
 	}
 	eng, err := engine.New(cfg)
 	if err != nil {
+		if fetcher != nil {
+			fetcher.Close()
+		}
 		return nil, err
 	}
 	creds := opts.Credentials
@@ -202,8 +246,17 @@ func newServer(opts Options) (*Server, error) {
 		creds = DefaultCredentials()
 	}
 	s := &Server{opts: opts, clock: opts.Clock, engine: eng, validator: wire.NewValidator(doc), log: opts.Logger,
-		downloadKey: make([]byte, 32), faults: fs, journal: control.NewJournal(opts.JournalSize)}
-	_, _ = rand.Read(s.downloadKey)
+		downloadKey: opts.DownloadKey, faults: fs, journal: control.NewJournal(opts.JournalSize), fetcher: fetcher}
+	if len(s.downloadKey) == 0 {
+		s.downloadKey = make([]byte, 32)
+		_, _ = rand.Read(s.downloadKey)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.closeStore()
+		}
+	}()
 	var tsNow func() time.Time
 	switch opts.TimestampClock {
 	case "", TimestampWall:
@@ -226,8 +279,23 @@ func newServer(opts Options) (*Server, error) {
 			delete(s.actions, a) // an alternate spec may drop an operation: then the mock does not answer it
 		}
 	}
+	if err := s.setupState(opts); err != nil {
+		return nil, err
+	}
+	accounts := map[string]bool{}
+	for _, c := range s.auth.creds {
+		accounts[c.Account] = true
+	}
+	if opts.AuthOff {
+		accounts[DefaultAccount] = true
+	}
 	s.control = control.New(control.Config{Engine: eng, Clock: opts.Clock, Faults: fs, Journal: s.journal,
-		ResolveKey: s.resolveKey, Token: opts.ControlToken})
+		ResolveKey: s.resolveKey, KnownAccount: func(a string) bool { return accounts[a] }, Token: opts.ControlToken,
+		Hosts:        []string{opts.Host, opts.AdvertiseHost},
+		ClockRewound: func(from, to time.Time) { eng.Rewind(from.Sub(to)) }})
+	s.controlMux = http.NewServeMux()
+	s.controlMux.Handle(control.Prefix, s.control)
+	s.controlMux.Handle(ui.Prefix, s.control.Guard(ui.New(ui.Config{Source: uiSource{s}, Token: opts.ControlToken})))
 	mux := http.NewServeMux()
 	if opts.ControlSeparate {
 		mux.HandleFunc("/_ensmock/health", s.control.Health)
@@ -237,7 +305,7 @@ func newServer(opts Options) (*Server, error) {
 			_, _ = w.Write([]byte(`{"error":"the control plane is served on its own listener"}` + "\n"))
 		})
 	} else {
-		mux.Handle(control.Prefix, s.control)
+		mux.Handle(control.Prefix, s.controlMux)
 	}
 	mux.HandleFunc("/file/", s.serveDownload)
 	if s.checkResponses() {
@@ -246,20 +314,52 @@ func newServer(opts Options) (*Server, error) {
 		mux.HandleFunc("/", s.serveAPI)
 	}
 	s.handler = mux
+	ok = true
 	return s, nil
 }
+
+// Timeouts of the servers NewHTTPServer builds. An answer that takes longer
+// than WriteTimeout (an injected latency, a fetch) extends its own deadline
+// first (see extendWriteDeadline), so it is delivered, not cut off.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 30 * time.Second
+	WriteTimeout      = 60 * time.Second
+	IdleTimeout       = 30 * time.Second
+)
+
+// DefaultMaxConnections is the default cap of open connections per listener
+// (Options.MaxConnections, --max-connections): far below the file-descriptor
+// limits of a container, far above what a test suite opens.
+const DefaultMaxConnections = 1000
 
 // NewHTTPServer returns an http.Server with the timeouts ensmock uses, so a slow
 // or stuck client cannot hold a connection forever.
 func NewHTTPServer(h http.Handler) *http.Server {
+	return newHTTPServer(h, WriteTimeout)
+}
+
+func newHTTPServer(h http.Handler, write time.Duration) *http.Server {
 	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		Handler:           deadlines(h, write),
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      write,
+		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    2 << 20,
 	}
+}
+
+// deadlines gives every request a way to push its write deadline back (the
+// server set it to now + write when the request arrived).
+func deadlines(h http.Handler, write time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		ctx := fetch.WithDeadlineExtender(r.Context(), func(d time.Duration) {
+			_ = rc.SetWriteDeadline(time.Now().Add(d + write))
+		})
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // URL is the base URL (http://127.0.0.1:port), without a trailing slash.
@@ -273,12 +373,7 @@ func (s *Server) HTTPHandler() http.Handler { return s.handler }
 
 // HTTPClient returns a client that reaches the mock in-process, with no network:
 // whatever host the request names, the mock's handler answers it.
-func (s *Server) HTTPClient() *http.Client {
-	if s.inClient == nil {
-		s.inClient = HandlerClient(s.handler)
-	}
-	return s.inClient
-}
+func (s *Server) HTTPClient() *http.Client { return s.inClient }
 
 // HandlerClient returns a client whose requests h answers in-process, with no
 // network (for a handler that wraps the mock's, say).
@@ -298,9 +393,15 @@ func (s *Server) Faults() *faults.Set { return s.faults }
 // Journal is the request journal (the control plane's /_ensmock/requests).
 func (s *Server) Journal() *control.Journal { return s.journal }
 
-// ControlHandler is the control plane alone (paths under /_ensmock/), to serve
-// on a listener of its own when Options.ControlSeparate is set.
-func (s *Server) ControlHandler() http.Handler { return s.control }
+// CountRequests is the number of requests in the journal that match f
+// (WireMock-style verification: "was it called, with these parameters?"); the
+// journal keeps the latest requests only (see docs/control-plane.md).
+func (s *Server) CountRequests(f control.Filter) int { return s.journal.Count(f) }
+
+// ControlHandler is the control plane alone (paths under /_ensmock/, with the
+// live view at /_ensmock/ui/), to serve on a listener of its own when
+// Options.ControlSeparate is set.
+func (s *Server) ControlHandler() http.Handler { return s.controlMux }
 
 // resolveKey names the account of an AccessKeyId, as authentication would.
 func (s *Server) resolveKey(keyID string) (string, bool) {
@@ -313,26 +414,50 @@ func (s *Server) resolveKey(keyID string) (string, bool) {
 	return "", false
 }
 
-// Close stops the listener, waiting for in-flight requests.
+// AddListener tells the mock an address it is served on (NewServer's own
+// listener is known already), so that fetch mode refuses sources there: a
+// download link must not read the control plane, say.
+func (s *Server) AddListener(addr net.Addr) {
+	if s.fetcher != nil {
+		s.fetcher.Deny(addr)
+	}
+}
+
+// Close stops the listener, waiting for in-flight requests, and removes the
+// content fetch mode stored.
 func (s *Server) Close() {
 	if s.ts != nil {
 		s.ts.Close()
+	}
+	s.closeStore()
+}
+
+// closeStore removes the content fetch mode stored and closes the data dir's store.
+func (s *Server) closeStore() {
+	if s.fetcher != nil {
+		s.fetcher.Close()
+	}
+	if s.store != nil {
+		_ = s.store.Close()
 	}
 }
 
 // handlerTransport is an http.RoundTripper that calls a handler directly.
 type handlerTransport struct{ h http.Handler }
 
+// RoundTrip serves a clone of r (a RoundTripper must not change the caller's
+// request) and answers with what the handler wrote.
 func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body == nil {
-		r.Body = http.NoBody
+	in := r.Clone(r.Context())
+	if in.Body == nil {
+		in.Body = http.NoBody
 	}
+	if in.Host == "" {
+		in.Host = in.URL.Host
+	}
+	in.RequestURI = in.URL.RequestURI()
 	rec := httptest.NewRecorder()
-	if r.Host == "" {
-		r.Host = r.URL.Host
-	}
-	r.RequestURI = r.URL.RequestURI()
-	t.h.ServeHTTP(rec, r)
+	t.h.ServeHTTP(rec, in)
 	resp := rec.Result()
 	resp.Request = r
 	return resp, nil
@@ -351,14 +476,20 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		ent.Latency = control.Duration(time.Since(start))
 		ent.SetRawParams(req.Params, r.URL.RawQuery, req.Form)
+		ent.Warnings = req.Warnings
 		s.journal.Record(ent)
-		if s.log.Enabled(r.Context(), slog.LevelDebug) {
-			s.log.Debug("request", "action", ent.Action, "account", ent.Account, "status", ent.HTTPStatus, "code", ent.ErrorCode,
-				"requestId", ent.RequestID, "took", time.Duration(ent.Latency))
-		}
+		s.logRequest(r, &ent)
 	}()
+	warned := 0 // warnings already in the response headers
+	setWarnings := func() {
+		for _, wn := range req.Warnings[warned:] {
+			w.Header().Add("X-Ensmock-Warning", headerSafe(wn))
+		}
+		warned = len(req.Warnings)
+	}
 	fail := func(e *wire.Error) {
 		ent.HTTPStatus, ent.ErrorCode, ent.Detail = e.Status, e.Code, e.Detail
+		setWarnings()
 		wire.WriteError(w, req.RequestID, req.Format, e)
 	}
 	if werr != nil {
@@ -411,6 +542,32 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	buf := bodies.Get().(*bytes.Buffer)
 	defer recycle(buf)
+	if sb, ok := body.(streamBody); ok {
+		// Written in parts: the status goes with the first part, so an error
+		// before it is still answered as an error.
+		started := false
+		flush := func() error {
+			if !started {
+				setWarnings()
+				wire.WriteSuccessHeader(w, req.RequestID, req.Format)
+				started = true
+			}
+			_, err := w.Write(buf.Bytes())
+			buf.Reset()
+			return err
+		}
+		if e := sb.encode(buf, req.Format, req.Action, flush); e != nil && !started {
+			buf.Reset()
+			fail(e)
+			return
+		} else if e != nil {
+			ent.HTTPStatus, ent.ErrorCode, ent.Detail = http.StatusOK, "", "answer cut short: "+e.Error()
+			return
+		}
+		ent.HTTPStatus = http.StatusOK
+		_ = flush()
+		return
+	}
 	if err := wire.Encode(buf, req.Format, req.Action, body); err != nil {
 		fail(wire.InternalError.WithDetail("encode: %v", err))
 		return
@@ -420,8 +577,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		for i, pr := range p.PushResults.PushResult {
 			ent.ResultCodes[i] = pr.ResultCode
 		}
+		ent.Detail = failedItems(p.PushResults.PushResult)
 	}
 	ent.HTTPStatus = http.StatusOK
+	ent.SetResponse(buf.Bytes()) // a copy, cut at 4 KiB: buf is recycled
+	setWarnings()
 	wire.WriteSuccess(w, req.RequestID, req.Format, buf.Bytes())
 }
 
@@ -437,11 +597,14 @@ func recycle(buf *bytes.Buffer) {
 }
 
 // wait holds an answer for an injected latency (the only real delay in the
-// mock), giving up when the client goes away.
+// mock), giving up when the client goes away. It first pushes the write
+// deadline back by d, so an answer held longer than the server's write timeout
+// is still delivered (and the journal's status is what the client saw).
 func wait(r *http.Request, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
+	fetch.ExtendDeadline(r.Context(), d)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

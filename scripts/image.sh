@@ -44,6 +44,7 @@ mkdir -p "$ctx/dist" dist
 CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$ctx/dist/ensmock" ./cmd/ensmock
 cp "$ctx/dist/ensmock" dist/ensmock
 cp Dockerfile .dockerignore "$ctx/"
+mkdir -p "$ctx/dist/data" dist/data # the image's /data volume (--data-dir), created owned by the non-root user
 
 say "docker build -t $IMAGE (context: $(du -sh "$ctx" | cut -f1))"
 # The legacy builder is all that FROM scratch + COPY needs, and works with any engine.

@@ -15,7 +15,7 @@ const (
 	testData   = `[{"name":"app01","version":"1.0","size":100,"archiveType":"tar.gz","md5":"","url":"http://example.com/app01.tar.gz"}]`
 )
 
-// Vectors from alibaba-wire.md §3.2.
+// Vectors from docs/wire.md §4.
 const (
 	docSTS  = "GET&%2F&AccessKeyId%3Dtestid%26Action%3DDescribeRegions%26Format%3DXML%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3D3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf%26SignatureVersion%3D1.0%26Timestamp%3D2016-02-23T12%253A46%253A24Z%26Version%3D2014-05-26"
 	ensSTS  = "POST&%2F&AccessKeyId%3Dtestid%26Action%3DPushApplicationData%26AppId%3De76f8985-7965-41fc-925b-9648bb6bf650%26Data%3D%255B%257B%2522name%2522%253A%2522app01%2522%252C%2522version%2522%253A%25221.0%2522%252C%2522size%2522%253A100%252C%2522archiveType%2522%253A%2522tar.gz%2522%252C%2522md5%2522%253A%2522%2522%252C%2522url%2522%253A%2522http%253A%252F%252Fexample.com%252Fapp01.tar.gz%2522%257D%255D%26Format%3DJSON%26RegionId%3Dcn-hangzhou%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3D3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf%26SignatureType%3D%26SignatureVersion%3D1.0%26Timestamp%3D2024-01-01T00%253A00%253A00Z%26Version%3D2017-11-10"
@@ -35,7 +35,7 @@ func docParams(tsKey string) url.Values {
 	}
 }
 
-// ensParams returns the PushApplicationData parameters of §3.2, unsigned.
+// ensParams returns the PushApplicationData parameters of docs/wire.md §4, unsigned.
 func ensParams() url.Values {
 	return url.Values{
 		"AccessKeyId":      {testID},
@@ -75,7 +75,7 @@ func TestPercentEncode(t *testing.T) {
 	}
 }
 
-// sdkEncode is how the SDKs implement percentEncode (alibaba-wire.md §3.2).
+// sdkEncode is how the SDKs implement percentEncode (docs/wire.md §4).
 func sdkEncode(s string) string {
 	s = url.QueryEscape(s)
 	return strings.NewReplacer("+", "%20", "*", "%2A", "%7E", "~").Replace(s)

@@ -112,7 +112,7 @@ func ParseV3Authorization(h string) (V3Authorization, error) {
 
 // V3CanonicalRequest builds
 // Method\nCanonicalURI\nCanonicalQuery\nCanonicalHeaders\nSignedHeaders\nHashedPayload
-// as in alibaba-wire.md §3.3.
+// as in docs/wire.md §5.
 //
 // Header names are written lower case, in the order of signedHeaders
 // (the SDKs sort them; [SignV3] does too, and a verifier must use the

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// Vector from alibaba-wire.md §3.3.
+// Vector from docs/wire.md §5.
 const (
 	v3CR = "POST\n/\n" +
 		"AppId=e76f8985-7965-41fc-925b-9648bb6bf650&Data=%5B%7B%22name%22%3A%22app01%22%2C%22version%22%3A%221.0%22%2C%22size%22%3A100%2C%22archiveType%22%3A%22tar.gz%22%2C%22md5%22%3A%22%22%2C%22url%22%3A%22http%3A%2F%2Fexample.com%2Fapp01.tar.gz%22%7D%5D\n" +

@@ -22,7 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 )
 
-// validationOptions are the options the mock uses (see DESIGN.md "Request path").
+// validationOptions are the options the mock uses (as wire.NewValidator: body excluded, no authentication).
 func validationOptions() *openapi3filter.Options {
 	return &openapi3filter.Options{
 		ExcludeRequestBody: true,
@@ -232,17 +232,19 @@ func TestParse(t *testing.T) {
 	}
 
 	// A test can change a constraint and get a working document (examples still valid).
-	tight := bytes.Replace(YAML, []byte("          maximum: 86400\n"), []byte("          maximum: 2000\n"), 1)
+	tight := bytes.Replace(YAML, []byte("      required: [name, version]\n"), []byte("      required: [name, version, colour]\n"), 1)
 	if bytes.Equal(tight, YAML) {
-		t.Fatal("could not change DataFile.timeout.maximum")
+		t.Fatal("could not change DataFile.required")
 	}
+	tight = bytes.ReplaceAll(tight, []byte(`url: http://xxxx`), []byte("url: http://xxxx\n                  colour: red"))
+	tight = bytes.ReplaceAll(tight, []byte(`url: http://xxxxxx`), []byte("url: http://xxxxxx\n                  colour: red"))
 	doc, err := Parse(tight)
 	if err != nil {
 		t.Fatalf("Parse(modified): %v", err)
 	}
 	data := decodeJSON(t, `[{"name":"a","version":"1","url":"u","timeout":5000}]`)
 	if err := contentSchema(t, doc, "PushApplicationData", "Data").VisitJSON(data); err == nil {
-		t.Error("timeout 5000 accepted with maximum: 2000")
+		t.Error("an item without colour accepted with required: [.., colour]")
 	}
 	// ... and the embedded document is untouched.
 	if err := contentSchema(t, mustLoad(t), "PushApplicationData", "Data").VisitJSON(data); err != nil {
@@ -251,7 +253,7 @@ func TestParse(t *testing.T) {
 
 	// The document's examples are validated too: a constraint the official example breaks
 	// makes the document invalid.
-	strict := bytes.Replace(YAML, []byte("      minItems: 1\n      maxItems: 100\n"), []byte("      minItems: 1\n      maxItems: 1\n"), 1)
+	strict := bytes.Replace(YAML, []byte("    DataFiles:\n      type: array\n"), []byte("    DataFiles:\n      type: array\n      maxItems: 1\n"), 1)
 	if bytes.Equal(strict, YAML) {
 		t.Fatal("could not change DataFiles.maxItems")
 	}
@@ -331,25 +333,25 @@ func TestContentParameterValues(t *testing.T) {
 
 		{"not an array", "Data", `{"name":"a","version":"1","url":"http://x"}`, false},
 		{"not JSON", "Data", `app01`, false},
-		{"empty array", "Data", `[]`, false},
-		{"101 items", "Data", items(101), false},
+		{"empty array", "Data", `[]`, true},     // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"101 items", "Data", items(101), true}, // an ensmock limit (mock/limits.go), not a constraint of the document
 		{"item not an object", "Data", `["app01"]`, false},
 		{"item missing name", "Data", `[{"version":"1","url":"http://x"}]`, false},
 		{"item missing version", "Data", `[{"name":"a","url":"http://x"}]`, false},
-		{"item missing url", "Data", `[{"name":"a","version":"1"}]`, false},
+		{"item missing url", "Data", `[{"name":"a","version":"1"}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
 		{"empty name", "Data", `[{"name":"","version":"1","url":"http://x"}]`, false},
-		{"name too long", "Data", `[{"name":"` + long(513) + `","version":"1","url":"u"}]`, false},
-		{"url too long", "Data", `[{"name":"a","version":"1","url":"` + long(2049) + `"}]`, false},
-		{"size as string", "Data", `[{"name":"a","version":"1","url":"u","size":"100"}]`, false},
-		{"size negative", "Data", `[{"name":"a","version":"1","url":"u","size":-1}]`, false},
-		{"size fractional", "Data", `[{"name":"a","version":"1","url":"u","size":1.5}]`, false},
-		{"md5 too long", "Data", `[{"name":"a","version":"1","url":"u","md5":"d41d8cd98f00b204e9800998ecf8427e0"}]`, false},
-		{"md5 with punctuation", "Data", `[{"name":"a","version":"1","url":"u","md5":"d41d8cd9-8f00-b204"}]`, false},
-		{"md5 as number", "Data", `[{"name":"a","version":"1","url":"u","md5":123}]`, false},
-		{"unknown archive type", "Data", `[{"name":"a","version":"1","url":"u","archiveType":"rar"}]`, false},
-		{"archive type case", "Data", `[{"name":"a","version":"1","url":"u","archiveType":"ZIP"}]`, false},
-		{"timeout 0", "Data", `[{"name":"a","version":"1","url":"u","timeout":0}]`, false},
-		{"timeout above a day", "Data", `[{"name":"a","version":"1","url":"u","timeout":86401}]`, false},
+		{"name too long", "Data", `[{"name":"` + long(513) + `","version":"1","url":"u"}]`, true},                          // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"url too long", "Data", `[{"name":"a","version":"1","url":"` + long(2049) + `"}]`, true},                          // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"size as string", "Data", `[{"name":"a","version":"1","url":"u","size":"100"}]`, true},                            // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"size negative", "Data", `[{"name":"a","version":"1","url":"u","size":-1}]`, true},                                // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"size fractional", "Data", `[{"name":"a","version":"1","url":"u","size":1.5}]`, true},                             // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"md5 too long", "Data", `[{"name":"a","version":"1","url":"u","md5":"d41d8cd98f00b204e9800998ecf8427e0"}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"md5 with punctuation", "Data", `[{"name":"a","version":"1","url":"u","md5":"d41d8cd9-8f00-b204"}]`, true},        // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"md5 as number", "Data", `[{"name":"a","version":"1","url":"u","md5":123}]`, true},                                // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"unknown archive type", "Data", `[{"name":"a","version":"1","url":"u","archiveType":"rar"}]`, true},               // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"archive type case", "Data", `[{"name":"a","version":"1","url":"u","archiveType":"ZIP"}]`, true},                  // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"timeout 0", "Data", `[{"name":"a","version":"1","url":"u","timeout":0}]`, true},                                  // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"timeout above a day", "Data", `[{"name":"a","version":"1","url":"u","timeout":86401}]`, true},                    // an ensmock limit (mock/limits.go), not a constraint of the document
 
 		{"one strategy", "PushStrategy", goodStrategy, true},
 		{"array of strategies", "PushStrategy", `[` + goodStrategy + `,` + goodStrategy + `]`, true},
@@ -358,16 +360,16 @@ func TestContentParameterValues(t *testing.T) {
 
 		{"not JSON", "PushStrategy", `ScheduleToRegionId`, false},
 		{"JSON string", "PushStrategy", `"ScheduleToRegionId"`, false},
-		{"empty array", "PushStrategy", `[]`, false},
-		{"11 strategies", "PushStrategy", strategies(11), false},
-		{"unknown strategy name", "PushStrategy", `{"name":"ScheduleToIsp","parameters":{"operator":"In","values":["r"]}}`, false},
-		{"unknown strategy name in array", "PushStrategy", `[` + goodStrategy + `,{"name":"Foo","parameters":{"operator":"In","values":["r"]}}]`, false},
+		{"empty array", "PushStrategy", `[]`, true},                                                                                                     // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"11 strategies", "PushStrategy", strategies(11), true},                                                                                         // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"unknown strategy name", "PushStrategy", `{"name":"ScheduleToIsp","parameters":{"operator":"In","values":["r"]}}`, true},                       // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"unknown strategy name in array", "PushStrategy", `[` + goodStrategy + `,{"name":"Foo","parameters":{"operator":"In","values":["r"]}}]`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
 		{"missing parameters", "PushStrategy", `{"name":"ScheduleToRegionId"}`, false},
-		{"unknown operator", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"Equals","values":["r"]}}`, false},
-		{"operator case", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"in","values":["r"]}}`, false},
-		{"empty values", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":[]}}`, false},
+		{"unknown operator", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"Equals","values":["r"]}}`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"operator case", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"in","values":["r"]}}`, true},        // an ensmock limit (mock/limits.go), not a constraint of the document
+		{"empty values", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":[]}}`, true},            // an ensmock limit (mock/limits.go), not a constraint of the document
 		{"values not an array", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":"r"}}`, false},
-		{"empty region id", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":[""]}}`, false},
+		{"empty region id", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":[""]}}`, true}, // an ensmock limit (mock/limits.go), not a constraint of the document
 		{"region id not a string", "PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":[4]}}`, false},
 	} {
 		t.Run(tc.param+"/"+tc.name, func(t *testing.T) {
@@ -459,7 +461,7 @@ func TestErrorSchema(t *testing.T) {
 		{"envelope", good, true},
 		{"with AccessDeniedDetail", strings.Replace(good, `{`, `{"AccessDeniedDetail":{"PolicyType":"AccountLevelIdentityBasedPolicy"},`, 1), true},
 		{"missing Recommend", `{"RequestId":"r","HostId":"h","Code":"c","Message":"m"}`, false},
-		// The v1 Go SDK panics on a non-string Code (alibaba-wire.md §4.4).
+		// The v1 Go SDK panics on a non-string Code (docs/wire.md §10).
 		{"numeric Code", strings.Replace(good, `"MissingParameter"`, `400`, 1), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -576,10 +578,13 @@ func TestValidateRequest(t *testing.T) {
 		{"(b) Data not JSON", "PushApplicationData", q("AppId", "a", "Data", "app01"), "InvalidParameter.Data", &schemaErr, "type"},
 		{"(b) Data empty", "PushApplicationData", q("AppId", "a", "Data", ""), "InvalidParameter.Data", &schemaErr, "type"},
 		{"(c) Data item missing name", "PushApplicationData", q("AppId", "a", "Data", `[{"version":"1","url":"u"}]`), "InvalidParameter.Data", &schemaErr, "required"},
-		{"(c) Data size as string", "PushApplicationData", q("AppId", "a", "Data", `[{"name":"a","version":"1","url":"u","size":"1"}]`), "InvalidParameter.Data", &schemaErr, "type"},
+		{"(c) Data size as string: an ensmock limit, not a document constraint", "PushApplicationData", q("AppId", "a", "Data", `[{"name":"a","version":"1","url":"u","size":"1"}]`), "", nil, ""},
+		{"(c) Data item not an object", "PushApplicationData", q("AppId", "a", "Data", `["a"]`), "InvalidParameter.Data", &schemaErr, "type"},
+		{"(c) Data name not a string", "PushApplicationData", q("AppId", "a", "Data", `[{"name":1,"version":"1"}]`), "InvalidParameter.Data", &schemaErr, "type"},
 		{"(c) Data object not array", "PushApplicationData", q("AppId", "a", "Data", `{"name":"a","version":"1","url":"u"}`), "InvalidParameter.Data", &schemaErr, "type"},
-		{"(d) PushStrategy unknown name", "PushApplicationData", q("AppId", "a", "Data", data, "PushStrategy", `{"name":"Foo","parameters":{"operator":"In","values":["r"]}}`), "InvalidParameter.PushStrategy", &schemaErr, "oneOf"},
-		{"(d) PushStrategy array with empty values", "PushApplicationData", q("AppId", "a", "Data", data, "PushStrategy", `[{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":[]}}]`), "InvalidParameter.PushStrategy", &schemaErr, "oneOf"},
+		{"(d) PushStrategy unknown name: an ensmock limit", "PushApplicationData", q("AppId", "a", "Data", data, "PushStrategy", `{"name":"Foo","parameters":{"operator":"In","values":["r"]}}`), "", nil, ""},
+		{"(d) PushStrategy without parameters", "PushApplicationData", q("AppId", "a", "Data", data, "PushStrategy", `{"name":"ScheduleToRegionId"}`), "InvalidParameter.PushStrategy", &schemaErr, "oneOf"},
+		{"(d) PushStrategy array with values not an array", "PushApplicationData", q("AppId", "a", "Data", data, "PushStrategy", `[{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":"r"}}]`), "InvalidParameter.PushStrategy", &schemaErr, "oneOf"},
 		{"(d) PushStrategy not JSON", "PushApplicationData", q("AppId", "a", "Data", data, "PushStrategy", "In"), "InvalidParameter.PushStrategy", &schemaErr, "oneOf"},
 		{"Timeout not an integer", "PushApplicationData", q("AppId", "a", "Data", data, "Timeout", "abc"), "InvalidParameter.Timeout", &parseErr, ""},
 
@@ -589,13 +594,15 @@ func TestValidateRequest(t *testing.T) {
 		{"(e) PageNumber=abc", "DescribeDataPushResult", q("AppId", "a", "PageNumber", "abc"), "InvalidParameter.PageNumber", &parseErr, ""},
 		{"(e) PageNumber beyond int32", "DescribeDataPushResult", q("AppId", "a", "PageNumber", "2147483648"), "InvalidParameter.PageNumber", &parseErr, ""},
 		{"(e) PageNumber empty", "DescribeDataPushResult", q("AppId", "a", "PageNumber", ""), "InvalidParameter.PageNumber", nil, ""},
-		{"PageSize=1001", "DescribeDataPushResult", q("AppId", "a", "PageSize", "1001"), "InvalidParameter.PageSize", &schemaErr, "maximum"},
+		{"PageSize=1001: an ensmock limit", "DescribeDataPushResult", q("AppId", "a", "PageSize", "1001"), "", nil, ""},
+		{"PageSize beyond int32", "DescribeDataPushResult", q("AppId", "a", "PageSize", "2147483648"), "InvalidParameter.PageSize", &parseErr, ""},
 		{"MinDate format", "DescribeDataPushResult", q("AppId", "a", "MinDate", "2022/02/15"), "InvalidParameter.MinDate", &schemaErr, "pattern"},
 		{"describe missing AppId", "DescribeDataPushResult", q("PageNumber", "1"), "MissingParameter", nil, ""},
 
 		{"download official", "DescribeDataDownloadURL", q("AppId", "a", "DataName", "mirror_file/pk.tar", "DataVersion", "7895", "ServerFilterStrategy", official(t, "DescribeDataDownloadURL.ServerFilterStrategy.txt"), "ExpireTimeout", "600"), "", nil, ""},
 		{"download missing DataVersion", "DescribeDataDownloadURL", q("AppId", "a", "DataName", "n"), "MissingParameter", nil, ""},
-		{"download bad operator", "DescribeDataDownloadURL", q("AppId", "a", "DataName", "n", "DataVersion", "1", "ServerFilterStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"Eq","values":["r"]}}`), "InvalidParameter.ServerFilterStrategy", &schemaErr, "oneOf"},
+		{"download bad operator: an ensmock limit", "DescribeDataDownloadURL", q("AppId", "a", "DataName", "n", "DataVersion", "1", "ServerFilterStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"Eq","values":["r"]}}`), "", nil, ""},
+		{"download operator not a string", "DescribeDataDownloadURL", q("AppId", "a", "DataName", "n", "DataVersion", "1", "ServerFilterStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":1,"values":["r"]}}`), "InvalidParameter.ServerFilterStrategy", &schemaErr, "oneOf"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := openapi3filter.ValidateRequest(context.Background(), requestInput(t, doc, tc.action, tc.query))
@@ -648,10 +655,10 @@ func TestValidateRequestErrorShapes(t *testing.T) {
 		t.Errorf("missing Data: param %s, Err %v", re.Parameter.Name, re.Err)
 	}
 	// (c) the JSON pointer into Data.
-	re = validate("PushApplicationData", url.Values{"AppId": {"a"}, "Data": {`[{"name":"a","version":"1","url":"u"},{"name":"b","version":"1","url":"u","md5":"-"}]`}})
+	re = validate("PushApplicationData", url.Values{"AppId": {"a"}, "Data": {`[{"name":"a","version":"1","url":"u"},{"name":"b","version":2,"url":"u"}]`}})
 	var se *openapi3.SchemaError
-	if !errors.As(re.Err, &se) || !reflect.DeepEqual(se.JSONPointer(), []string{"1", "md5"}) || se.SchemaField != "pattern" {
-		t.Errorf("bad md5: %#v", re.Err)
+	if !errors.As(re.Err, &se) || !reflect.DeepEqual(se.JSONPointer(), []string{"1", "version"}) || se.SchemaField != "type" {
+		t.Errorf("version not a string: %#v", re.Err)
 	}
 	// (d) oneOf.
 	re = validate("PushApplicationData", url.Values{"AppId": {"a"}, "Data": {`[{"name":"a","version":"1","url":"u"}]`}, "PushStrategy": {`{"name":"X","parameters":{}}`}})

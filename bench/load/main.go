@@ -4,6 +4,8 @@
 // re-executed with -child), both on 127.0.0.1:
 //
 //   - mock: mock.NewServer with signatures and spec validation on (the defaults);
+//   - mock+dir: the same with a data dir (--data-dir: every acknowledged push is
+//     committed to the store before it is answered), in phase 1 only;
 //   - bare: a net/http handler answering a fixed body of the size of a typical
 //     mock response — the floor any Go HTTP server pays on this machine.
 //
@@ -87,7 +89,7 @@ func main() {
 	flag.StringVar(&c.wrk, "wrk", "", "also cross-check phase 1 with this wrk binary (a C load generator; optional, e.g. -wrk wrk)")
 	flag.Parse()
 	switch *child {
-	case "mock", "bare":
+	case "mock", "mock-dir", "bare":
 		if err := runChild(*child, *bodySize); err != nil {
 			fmt.Fprintln(os.Stderr, "load child:", err)
 			os.Exit(1)
@@ -124,8 +126,17 @@ type childStats struct {
 func runChild(kind string, bodySize int) error {
 	var apiAddr string
 	switch kind {
-	case "mock":
-		srv, err := mock.NewServer(mock.Options{Host: "127.0.0.1", NonceCapacity: nonceCapacity})
+	case "mock", "mock-dir":
+		opts := mock.Options{Host: "127.0.0.1", NonceCapacity: nonceCapacity}
+		if kind == "mock-dir" {
+			dir, err := os.MkdirTemp("", "ensmock-load-data-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			opts.DataDir = dir
+		}
+		srv, err := mock.NewServer(opts)
 		if err != nil {
 			return err
 		}
@@ -468,19 +479,25 @@ func run(c config) (bool, error) {
 	}
 	defer b.stop()
 	bs := &signer{base: "http://" + b.api + "/", now: ms.now, prefix: prefix + "b"}
+	d, err := startChild("mock-dir", 0)
+	if err != nil {
+		return false, err
+	}
+	defer d.stop()
+	ds := &signer{base: "http://" + d.api + "/", now: ms.now, prefix: prefix + "d"}
 
 	n := int(c.duration.Seconds() * float64(c.maxRPS))
 	rounds := max(c.rounds, 1)
 	fmt.Printf("typical mock response %d bytes; pre-signing %d requests per max-throughput round...\n", size, n)
 	fmt.Printf("phase 1: max throughput, %d rounds of %s each, bare and mock alternating, %d workers\n", rounds, c.duration, c.workers)
-	var bareRounds, mockRounds []*phase
+	var bareRounds, mockRounds, dirRounds []*phase
 	for r := range rounds {
 		for _, k := range []struct {
 			ch     *child
 			s      *signer
 			name   string
 			rounds *[]*phase
-		}{{b, bs, "bare max", &bareRounds}, {m, ms, "mock max", &mockRounds}} {
+		}{{b, bs, "bare max", &bareRounds}, {m, ms, "mock max", &mockRounds}, {d, ds, "mock+dir max", &dirRounds}} {
 			targets := k.s.presigned(n)
 			runtime.GC()
 			profDone := make(chan error, 1)
@@ -499,8 +516,8 @@ func run(c config) (bool, error) {
 			*k.rounds = append(*k.rounds, ph)
 		}
 	}
-	bareMax, mockMax := medianRound(bareRounds), medianRound(mockRounds)
-	fmt.Printf("  CPU/req per round: bare %s; mock %s (the median round of each is reported)\n", cpuList(bareRounds), cpuList(mockRounds))
+	bareMax, mockMax, dirMax := medianRound(bareRounds), medianRound(mockRounds), medianRound(dirRounds)
+	fmt.Printf("  CPU/req per round: bare %s; mock %s; mock+dir %s (the median round of each is reported)\n", cpuList(bareRounds), cpuList(mockRounds), cpuList(dirRounds))
 	runtime.GC()
 
 	nr := int(c.rateDuration.Seconds()*float64(c.rate)) + c.rate
@@ -513,7 +530,7 @@ func run(c config) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	phases := []*phase{bareMax, mockMax, bareRate, mockRate}
+	phases := []*phase{bareMax, mockMax, dirMax, bareRate, mockRate}
 
 	var soakRSS, soakPeak int64
 	if c.soak > 0 {
@@ -559,6 +576,8 @@ func run(c config) (bool, error) {
 		fmt.Printf("  %s  %s\n", verdict, fmt.Sprintf(format, args...))
 	}
 	check(ratio >= 0.5, "throughput >= 0.5x bare: %.2fx (%.0f vs %.0f req/s)", ratio, mockMax.m.Rate, bareMax.m.Rate)
+	dirRatio := dirMax.m.Rate / mockMax.m.Rate
+	check(dirRatio >= 0.5, "throughput with --data-dir >= 0.5x in-memory: %.2fx (%.0f vs %.0f req/s)", dirRatio, dirMax.m.Rate, mockMax.m.Rate)
 	check(mockMax.cpuPerReq <= 45*time.Microsecond, "server CPU <= 45us/request: %s", mockMax.cpuPerReq.Round(100*time.Nanosecond))
 	// The 45 µs target is three times the floor the issue measured (~15 µs); on a
 	// shared machine the floor itself moves, so the same-run ratio goes with it.

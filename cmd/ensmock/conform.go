@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,14 +14,27 @@ import (
 	"github.com/ensmock/ensmock/conformance"
 )
 
-func init() { commands["conform"] = conform }
+func init() {
+	commands["conform"] = conform
+	commandVariables["conform"] = func() []string {
+		var (
+			cfg     conformance.Config
+			formats listFlag
+		)
+		return conformCommand(&cfg, &formats, io.Discard, io.Discard).variables()
+	}
+}
 
-// listFlag is a repeatable string flag.
+// listFlag is a repeatable string flag; one value may list several, comma-separated.
 type listFlag []string
 
 func (l *listFlag) String() string { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error {
-	*l = append(*l, v)
+	for _, one := range strings.Split(v, ",") {
+		if one = strings.TrimSpace(one); one != "" {
+			*l = append(*l, one)
+		}
+	}
 	return nil
 }
 
@@ -49,6 +61,38 @@ var conformEnv = map[string]string{
 	"files-url":         "ENSMOCK_CONFORM_FILES_URL",
 }
 
+func conformCommand(cfg *conformance.Config, formats *listFlag, stdout, stderr io.Writer) *command {
+	c := newCommand("conform", "ensmock conform --target URL [flags]",
+		"Runs the conformance suite against an ENS data-distribution endpoint.", stdout, stderr)
+	c.env = conformEnv
+	fs := c.fs
+	fs.StringVar(&cfg.Endpoint, "target", "", "base URL of the ENS implementation under test, e.g. http://127.0.0.1:8080")
+	fs.StringVar(&cfg.AccessKeyID, "access-key-id", "testid", "AccessKeyId with full permission")
+	fs.StringVar(&cfg.AccessKeySecret, "access-key-secret", "testsecret", "its AccessKeySecret")
+	fs.StringVar(&cfg.DeniedKeyID, "denied-key-id", "denied-id", "AccessKeyId whose policy lacks ens:PushApplicationData")
+	fs.StringVar(&cfg.DeniedKeySecret, "denied-key-secret", "denied-secret", "its AccessKeySecret")
+	fs.StringVar(&cfg.AppID, "app-id", "", "push every scenario's data to this application (default: a fresh random one per scenario)")
+	fs.StringVar(&cfg.Signing, "signing", "v1", "v1 (HMAC-SHA1, classic SDK) or v3 (ACS3-HMAC-SHA256, darabonba SDK)")
+	fs.StringVar(&cfg.ControlURL, "control", "", "base URL of the ensmock control plane; without it @control scenarios are not selected")
+	fs.StringVar(&cfg.ControlToken, "control-token", "", "bearer token of a protected control plane")
+	fs.StringVar(&cfg.Tags, "tags", "", `scenarios to run, e.g. "@core", "@core && ~@xml", "@auth,@validation" (and/or/not also work)`)
+	fs.Var(formats, "format", "report format: pretty, progress, junit, cucumber or events, each optionally :FILE; repeatable or comma-separated (default progress)")
+	fs.StringVar(&cfg.KnownFailing, "known-failing", "", `file of scenarios known to fail, "feature file: scenario name" a line (globs; # comments)`)
+	fs.Int64Var(&cfg.Seed, "seed", 0, "random order seed: 0 picks one (printed), negative keeps the order of the files")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "scenarios run at once")
+	fs.DurationVar(&cfg.PollTimeout, "poll-timeout", 2*time.Minute, "bound of each wait for a push to finish, without a control plane")
+	fs.Func("regions", "the target's edge nodes a push reaches, comma-separated (default: discovered with a probe push)", func(v string) error {
+		cfg.Regions = append(cfg.Regions, strings.Split(v, ",")...)
+		return nil
+	})
+	fs.StringVar(&cfg.FilesAddr, "files-addr", "127.0.0.1:0", "where the runner serves the scenarios' data files")
+	fs.StringVar(&cfg.FilesURL, "files-url", "", "base URL the target downloads the data files from (default: the --files-addr listener's own URL), e.g. http://host.docker.internal:8081 for a target in a container")
+	c.after = "exit status: 0 passed; 1 a scenario failed (or a known-failing one passed);\n" +
+		"2 not judged: a usage error, a failed pre-flight check (target, credentials, clock,\n" +
+		"control plane, data files), a stale known-failing entry, or an interrupted run"
+	return c
+}
+
 // conform runs the conformance suite against --target. Exit status: 0 when
 // every selected scenario passed (or failed and is listed as known to fail),
 // 1 when one did not, 2 when the target was not judged (a usage or
@@ -57,47 +101,19 @@ func conform(args []string, stdout, stderr io.Writer) int {
 	var (
 		cfg     conformance.Config
 		formats listFlag
-		regions string
 	)
-	fs := conformFlags(&cfg, &formats, &regions, stderr)
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		v, ok := os.LookupEnv(conformEnv[f.Name])
-		if !ok || envErr != nil {
-			return
-		}
-		if f.Name == "format" {
-			for _, one := range strings.Split(v, ",") {
-				if one = strings.TrimSpace(one); one != "" {
-					formats = append(formats, one)
-				}
-			}
-			return
-		}
-		if err := f.Value.Set(v); err != nil {
-			envErr = fmt.Errorf("%s=%q: %w", conformEnv[f.Name], v, err)
-		}
-		f.DefValue = v
-	})
-	if envErr != nil {
-		fmt.Fprintln(stderr, "ensmock conform:", envErr)
-		return 2
+	c := conformCommand(&cfg, &formats, stdout, stderr)
+	if code, ok := c.exit(c.applyEnv()); !ok {
+		return code
 	}
 	envFormats := len(formats)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "ensmock conform: unexpected arguments %q\n", fs.Args())
-		return 2
+	if code, ok := c.exit(c.parseArgs(args)); !ok {
+		return code
 	}
 	if len(formats) > envFormats && envFormats > 0 {
 		formats = formats[envFormats:] // --format on the command line replaces the environment's
 	}
 	cfg.Formats = formats
-	if regions != "" {
-		cfg.Regions = strings.Split(regions, ",")
-	}
 	cfg.Output = stdout
 
 	// Ctrl-C or SIGTERM cancels the run; Run still puts the target's clock
@@ -122,43 +138,4 @@ func conform(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// conformFlags defines the flags of conform; conformEnv names the environment
-// variable of each.
-func conformFlags(cfg *conformance.Config, formats *listFlag, regions *string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("conform", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Endpoint, "target", "", "base URL of the ENS implementation under test, e.g. http://127.0.0.1:8080")
-	fs.StringVar(&cfg.AccessKeyID, "access-key-id", "testid", "AccessKeyId with full permission")
-	fs.StringVar(&cfg.AccessKeySecret, "access-key-secret", "testsecret", "its AccessKeySecret")
-	fs.StringVar(&cfg.DeniedKeyID, "denied-key-id", "denied-id", "AccessKeyId whose policy lacks ens:PushApplicationData")
-	fs.StringVar(&cfg.DeniedKeySecret, "denied-key-secret", "denied-secret", "its AccessKeySecret")
-	fs.StringVar(&cfg.AppID, "app-id", "", "push every scenario's data to this application (default: a fresh random one per scenario)")
-	fs.StringVar(&cfg.Signing, "signing", "v1", "v1 (HMAC-SHA1, classic SDK) or v3 (ACS3-HMAC-SHA256, darabonba SDK)")
-	fs.StringVar(&cfg.ControlURL, "control", "", "base URL of the ensmock control plane; without it @control scenarios are not selected")
-	fs.StringVar(&cfg.ControlToken, "control-token", "", "bearer token of a protected control plane")
-	fs.StringVar(&cfg.Tags, "tags", "", `scenarios to run, e.g. "@core", "@core && ~@xml", "@auth,@validation" (and/or/not also work)`)
-	fs.Var(formats, "format", "report format: pretty, progress, junit, cucumber or events, each optionally :FILE; repeatable (default progress)")
-	fs.StringVar(&cfg.KnownFailing, "known-failing", "", `file of scenarios known to fail, "feature file: scenario name" a line (globs; # comments)`)
-	fs.Int64Var(&cfg.Seed, "seed", 0, "random order seed: 0 picks one (printed), negative keeps the order of the files")
-	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "scenarios run at once")
-	fs.DurationVar(&cfg.PollTimeout, "poll-timeout", 2*time.Minute, "bound of each wait for a push to finish, without a control plane")
-	fs.StringVar(regions, "regions", "", "the target's edge nodes a push reaches, comma-separated (default: discovered with a probe push)")
-	fs.StringVar(&cfg.FilesAddr, "files-addr", "127.0.0.1:0", "where the runner serves the scenarios' data files")
-	fs.StringVar(&cfg.FilesURL, "files-url", "", "base URL the target downloads the data files from (default: the --files-addr listener's own URL), e.g. http://host.docker.internal:8081 for a target in a container")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ensmock conform --target URL [flags]\n\nRuns the conformance suite against an ENS data-distribution endpoint.\n\nflags (environment variable in brackets):")
-		fs.VisitAll(func(f *flag.Flag) {
-			def := ""
-			if f.DefValue != "" {
-				def = fmt.Sprintf(" (default %q)", f.DefValue)
-			}
-			fmt.Fprintf(stderr, "  --%s [%s]\n    \t%s%s\n", f.Name, conformEnv[f.Name], f.Usage, def)
-		})
-		fmt.Fprintln(stderr, "\nexit status: 0 passed; 1 a scenario failed (or a known-failing one passed);\n"+
-			"2 not judged: a usage error, a failed pre-flight check (target, credentials, clock,\n"+
-			"control plane, data files), a stale known-failing entry, or an interrupted run")
-	}
-	return fs
 }

@@ -18,7 +18,7 @@ import (
 
 // serveOptions parses serve flags (and ENSMOCK_* variables) as `ensmock serve` does.
 func serveOptions(args ...string) (mock.Options, error) {
-	_, opts, err := parseServeArgs(args, io.Discard)
+	_, _, opts, err := parseServeArgs(args, io.Discard, io.Discard)
 	return opts, err
 }
 

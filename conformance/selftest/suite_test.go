@@ -14,7 +14,8 @@ import (
 )
 
 // TestSuiteAgainstMock runs the whole suite, in random order with four
-// scenarios at a time, against the mock, signing with V1 and with V3.
+// scenarios at a time, against the mock, signing with V1 and with V3: every
+// scenario but @strict against the default mock, @strict against a strict one.
 func TestSuiteAgainstMock(t *testing.T) {
 	for _, signing := range []string{"v1", "v3"} {
 		t.Run(signing, func(t *testing.T) {
@@ -23,6 +24,7 @@ func TestSuiteAgainstMock(t *testing.T) {
 			var out bytes.Buffer
 			cfg := config(srv.HTTPHandler(), &out)
 			cfg.Signing = signing
+			cfg.Tags = "~@strict"
 			res := run(t, cfg)
 			if !res.Passed {
 				t.Fatalf("the suite fails against the mock:\n%s", out.String())
@@ -30,7 +32,7 @@ func TestSuiteAgainstMock(t *testing.T) {
 			if n := res.Count(conformance.Passed); n < 80 {
 				t.Errorf("only %d scenarios passed; the suite has more", n)
 			}
-			for _, tag := range []string{"@core", "@extended", "@control", "@auth", "@xml", "@download", "@validation", "@resultcode", "@strategy"} {
+			for _, tag := range []string{"@core", "@extended", "@control", "@auth", "@xml", "@download", "@validation", "@resultcode", "@strategy", "@parameters"} {
 				if res.ByTag[tag].Passed == 0 {
 					t.Errorf("no %s scenario ran", tag)
 				}
@@ -39,6 +41,21 @@ func TestSuiteAgainstMock(t *testing.T) {
 				t.Errorf("the seed %d is not printed:\n%s", res.Seed, out.String())
 			}
 			t.Logf("%d scenarios passed (seed %d)", res.Count(conformance.Passed), res.Seed)
+		})
+		t.Run(signing+"/strict", func(t *testing.T) {
+			t.Parallel()
+			srv := newMock(t, mock.Options{Strict: true})
+			var out bytes.Buffer
+			cfg := config(srv.HTTPHandler(), &out)
+			cfg.Signing = signing
+			cfg.Tags = "@strict"
+			res := run(t, cfg)
+			if !res.Passed {
+				t.Fatalf("the @strict scenarios fail against a strict mock:\n%s", out.String())
+			}
+			if n := res.Count(conformance.Passed); n < 8 {
+				t.Errorf("only %d @strict scenarios passed", n)
+			}
 		})
 	}
 }
@@ -54,6 +71,7 @@ func TestSuiteIsStable(t *testing.T) {
 			var out bytes.Buffer
 			cfg := config(srv.HTTPHandler(), &out)
 			cfg.Seed = int64(1000 + i*7919)
+			cfg.Tags = "~@strict"
 			if i%2 == 1 {
 				cfg.Signing = "v3"
 			}

@@ -1,6 +1,9 @@
 package clock
 
 import (
+	"errors"
+	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,22 +33,22 @@ func TestManualStandsStillUntilAdvanced(t *testing.T) {
 
 func TestRealScaledAndModeSwitchIsContinuous(t *testing.T) {
 	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := New(Real, 60, start)
 	wall := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	fakeWall(c, &wall)
-	if err := c.Set(start); err != nil {
-		t.Fatal(err)
-	}
+	c := NewWithWall(Real, 60, start, func() time.Time { return wall })
 	wall = wall.Add(time.Second)
 	if got := c.Now(); !got.Equal(start.Add(time.Minute)) {
 		t.Fatalf("60x clock after 1s wall: %v", got)
 	}
-	c.SetMode(Manual, 0)
+	if err := c.SetMode(Manual, 0); err != nil {
+		t.Fatal(err)
+	}
 	wall = wall.Add(time.Hour)
 	if got := c.Now(); !got.Equal(start.Add(time.Minute)) {
 		t.Fatalf("switch to manual not continuous: %v", got)
 	}
-	c.SetMode(Real, 1)
+	if err := c.SetMode(Real, 1); err != nil {
+		t.Fatal(err)
+	}
 	wall = wall.Add(2 * time.Second)
 	if got := c.Now(); !got.Equal(start.Add(time.Minute + 2*time.Second)) {
 		t.Fatalf("back to real: %v", got)
@@ -120,5 +123,83 @@ func TestConcurrentReadersSeeWholeChanges(t *testing.T) {
 	wg.Wait()
 	if got := c.Now(); !got.Equal(start.Add(steps * time.Second)) {
 		t.Fatalf("after %d advances: %s", steps, got)
+	}
+}
+
+// The clock only moves forward: Set refuses a past time (naming the current
+// one) and changes nothing; the same time or a later one is fine.
+func TestSetRefusesThePast(t *testing.T) {
+	start := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	c := New(Manual, 0, start)
+	err := c.Set(start.Add(-time.Nanosecond))
+	if err == nil || !errors.Is(err, ErrPast) || !strings.Contains(err.Error(), "2026-01-01T12:00:00Z") {
+		t.Fatalf("Set(past) = %v, want ErrPast naming the current time", err)
+	}
+	if got := c.Now(); !got.Equal(start) {
+		t.Fatalf("a refused Set moved the clock to %s", got)
+	}
+	for _, to := range []time.Time{start, start.Add(time.Hour)} {
+		if err := c.Set(to); err != nil {
+			t.Fatalf("Set(%s): %v", to, err)
+		}
+	}
+	if err := c.Set(start); err == nil {
+		t.Fatal("Set went back an hour")
+	}
+}
+
+// Reset is the one way back: to the wall clock, speed 1, in the mode asked for
+// (or the current one), reporting where it came from.
+func TestResetGoesBackToTheWall(t *testing.T) {
+	wall := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	c := NewWithWall(Real, 60, wall.Add(48*time.Hour), func() time.Time { return wall })
+	from, to, err := c.Reset("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !from.Equal(wall.Add(48*time.Hour)) || !to.Equal(wall) {
+		t.Fatalf("Reset: from %s to %s", from, to)
+	}
+	if s := c.State(); s.Mode != Real || s.Speed != 1 || !s.Now.Equal(wall) {
+		t.Fatalf("after Reset(\"\"): %+v", s)
+	}
+	wall = wall.Add(time.Second)
+	if got := c.Now(); !got.Equal(wall) {
+		t.Fatalf("real clock after reset does not follow the wall: %s", got)
+	}
+	if err := c.Advance(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Reset(Manual); err != nil {
+		t.Fatal(err)
+	}
+	wall = wall.Add(time.Minute)
+	if s := c.State(); s.Mode != Manual || !s.Now.Equal(wall.Add(-time.Minute)) {
+		t.Fatalf("after Reset(manual): %+v", s)
+	}
+	if _, _, err := c.Reset("slow"); err == nil {
+		t.Fatal("Reset accepted mode slow")
+	}
+	if s := c.State(); s.Mode != Manual {
+		t.Fatalf("a refused Reset changed the mode: %+v", s)
+	}
+}
+
+func TestCheckSpeed(t *testing.T) {
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), 0, -1, 1e6 + 1, 1e12} {
+		if err := CheckSpeed(v); err == nil {
+			t.Errorf("CheckSpeed(%v) accepted", v)
+		}
+		if err := New(Real, 1, time.Time{}).SetMode(Real, v); v != 0 && err == nil {
+			t.Errorf("SetMode(real, %v) accepted", v)
+		}
+		if s := New(Real, v, time.Time{}).State(); s.Speed != 1 {
+			t.Errorf("New with speed %v runs at %v, want 1", v, s.Speed)
+		}
+	}
+	for _, v := range []float64{1e-3, 1, 60, 1e6} {
+		if err := CheckSpeed(v); err != nil {
+			t.Errorf("CheckSpeed(%v): %v", v, err)
+		}
 	}
 }

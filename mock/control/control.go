@@ -2,6 +2,7 @@
 package control
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/subtle"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,9 +34,22 @@ type Config struct {
 	Journal *Journal
 	// ResolveKey returns the account of an AccessKeyId (ok false: unknown key).
 	ResolveKey func(accessKeyID string) (account string, ok bool)
+	// KnownAccount reports whether an account exists (one of the credentials'
+	// accounts, or the default account with auth off). nil: every account.
+	// POST /_ensmock/apps refuses another, so that the control plane cannot
+	// create state no request can reach.
+	KnownAccount func(account string) bool
 	// Token, when set, is required as "Authorization: Bearer <token>" on every
-	// endpoint but health.
+	// endpoint but health; the Host check is then off (see hostAllowed).
 	Token string
+	// Hosts are host names (or host:port) the mock listens on or advertises,
+	// and any extra the user allows: a request whose Host names one of them is
+	// accepted besides the names always accepted (see hostAllowed).
+	Hosts []string
+	// ClockRewound, when set, is called after POST /_ensmock/clock/reset with
+	// the time the clock showed before (from) and after (to); to may be
+	// earlier than from.
+	ClockRewound func(from, to time.Time)
 }
 
 // Handler serves the control plane.
@@ -53,6 +68,7 @@ func New(cfg Config) *Handler {
 		{"GET", "/_ensmock/health", h.health},
 		{"POST", "/_ensmock/reset", h.reset},
 		{"GET", "/_ensmock/state", h.state},
+		{"PUT", "/_ensmock/state", h.putState},
 		{"GET", "/_ensmock/faults", h.listFaults},
 		{"POST", "/_ensmock/faults", h.addFaults},
 		{"DELETE", "/_ensmock/faults", h.clearFaults},
@@ -60,14 +76,21 @@ func New(cfg Config) *Handler {
 		{"GET", "/_ensmock/clock", h.getClock},
 		{"POST", "/_ensmock/clock", h.setClock},
 		{"POST", "/_ensmock/clock/advance", h.advanceClock},
+		{"POST", "/_ensmock/clock/reset", h.resetClock},
+		{"GET", "/_ensmock/topology", h.topology},
 		{"GET", "/_ensmock/requests", h.listRequests},
 		{"DELETE", "/_ensmock/requests", h.clearRequests},
+		{"POST", "/_ensmock/requests/count", h.countRequests},
 		{"GET", "/_ensmock/apps", h.listApps},
 		{"POST", "/_ensmock/apps", h.addApp},
 	}
 	allow := map[string][]string{}
 	for _, rt := range routes {
-		h.mux.HandleFunc(rt.method+" "+rt.path, rt.fn)
+		fn := rt.fn
+		if rt.method == http.MethodPost {
+			fn = requireJSON(fn)
+		}
+		h.mux.HandleFunc(rt.method+" "+rt.path, fn)
 		allow[rt.path] = append(allow[rt.path], rt.method)
 	}
 	h.mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
@@ -85,10 +108,27 @@ func New(cfg Config) *Handler {
 	return h
 }
 
-// ServeHTTP checks the token (health stays open) and dispatches. A known path
-// with a wrong method answers 405 with an Allow header; errors are {"error":"..."}.
+// ServeHTTP guards and dispatches: health is always open; every other endpoint
+// refuses a request whose Host the mock does not answer to (403; unless a
+// token is set) or whose Origin is another site (403), then checks the token
+// (401). A known path with a wrong method answers 405 with an Allow header; a
+// POST without a JSON Content-Type answers 415. Errors are {"error":"..."}.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.cfg.Token != "" && r.URL.Path != "/_ensmock/health" && !h.authorized(r) {
+	if r.URL.Path == "/_ensmock/health" {
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	if h.cfg.Token == "" && !h.hostAllowed(r.Host) {
+		writeError(w, http.StatusForbidden, "Host %q: the control plane answers only the names it listens on or advertises "+
+			"(loopback names, IP addresses, single-label names, *.localhost, *.internal, %s); set a control token to accept any Host",
+			r.Host, h.hostList())
+		return
+	}
+	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r) {
+		writeError(w, http.StatusForbidden, "Origin %q does not match Host %q: the control plane refuses requests from other sites' pages", o, r.Host)
+		return
+	}
+	if h.cfg.Token != "" && !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ensmock"`)
 		writeError(w, http.StatusUnauthorized, "the control plane needs Authorization: Bearer <token>")
 		return
@@ -148,14 +188,6 @@ func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
 		res["account"] = acct
 	}
 	writeJSON(w, http.StatusOK, res)
-}
-
-func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
-	acct, ok := h.account(w, r, false)
-	if !ok {
-		return
-	}
-	writeJSON(w, http.StatusOK, h.cfg.Engine.Snapshot(acct))
 }
 
 func (h *Handler) listFaults(w http.ResponseWriter, _ *http.Request) {
@@ -222,23 +254,54 @@ func (h *Handler) setClock(w http.ResponseWriter, r *http.Request) {
 	}
 	speed := 0.0
 	if in.Speed != nil {
-		if !(*in.Speed > 0) || *in.Speed > 1e6 {
-			writeError(w, http.StatusBadRequest, "speed %v: want a positive factor (at most 1e6)", *in.Speed)
+		if err := clock.CheckSpeed(*in.Speed); err != nil {
+			writeError(w, http.StatusBadRequest, "speed: %v", err)
 			return
 		}
 		speed = *in.Speed
 	}
+	// Every input is checked before anything changes: Set (which may refuse a
+	// past time) goes first, and SetMode cannot fail after the checks above.
 	if in.Now != nil {
-		if err := clock.InRange(*in.Now); err != nil {
+		if err := h.cfg.Clock.Set(*in.Now); err != nil {
 			writeError(w, http.StatusBadRequest, "now: %v", err)
 			return
 		}
 	}
 	if in.Mode != nil || in.Speed != nil {
-		h.cfg.Clock.SetMode(mode, speed)
+		if err := h.cfg.Clock.SetMode(mode, speed); err != nil {
+			writeError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
 	}
-	if in.Now != nil {
-		_ = h.cfg.Clock.Set(*in.Now) // in range: checked above
+	writeJSON(w, http.StatusOK, h.cfg.Clock.State())
+}
+
+// resetClock puts the clock back to the machine's time (the one sanctioned
+// rewind): speed 1, in the mode asked for or the current one.
+func (h *Handler) resetClock(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Mode *string `json:"mode"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	var mode clock.Mode
+	if in.Mode != nil {
+		m, err := clock.ParseMode(*in.Mode)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+		mode = m
+	}
+	from, to, err := h.cfg.Clock.Reset(mode)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if h.cfg.ClockRewound != nil {
+		h.cfg.ClockRewound(from, to)
 	}
 	writeJSON(w, http.StatusOK, h.cfg.Clock.State())
 }
@@ -266,9 +329,26 @@ func (h *Handler) advanceClock(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, h.cfg.Clock.State())
 }
 
+// requestFilterKeys are the query parameters of GET /_ensmock/requests
+// (besides param.<Name>).
+var requestFilterKeys = []string{"action", "account", "accessKeyId", "app", "code", "status", "limit"}
+
 func (h *Handler) listRequests(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := Filter{Action: q.Get("action"), Code: q.Get("code")}
+	f := Filter{Action: q.Get("action"), Code: q.Get("code"), App: q.Get("app")}
+	for k, vs := range q {
+		if name, ok := strings.CutPrefix(k, "param."); ok && name != "" {
+			if f.Params == nil {
+				f.Params = map[string]string{}
+			}
+			f.Params[name] = vs[0]
+			continue
+		}
+		if !slices.Contains(requestFilterKeys, k) {
+			writeError(w, http.StatusBadRequest, "unknown filter %q: want %s or param.<Name>=<value>", k, strings.Join(requestFilterKeys, ", "))
+			return
+		}
+	}
 	acct, ok := h.account(w, r, false)
 	if !ok {
 		return
@@ -288,13 +368,73 @@ func (h *Handler) listRequests(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	j := h.cfg.Journal
-	list := j.List(f)
-	writeJSON(w, http.StatusOK, map[string]any{"capacity": j.Cap(), "length": j.Len(), "count": len(list), "requests": list})
+	// Streamed: one entry at a time onto the client, no lock held meanwhile.
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	fmt.Fprintf(bw, `{"capacity":%d,"maxBytes":%d,"length":%d,"bytes":%d,"requests":[`, j.Cap(), j.MaxBytes(), j.Len(), j.Bytes())
+	enc := json.NewEncoder(bw) // one entry a line
+	enc.SetEscapeHTML(false)
+	n := 0
+	j.Each(f, func(e Entry) bool {
+		if n > 0 {
+			bw.WriteByte(',')
+		}
+		n++
+		return enc.Encode(e) == nil
+	})
+	fmt.Fprintf(bw, `],"count":%d}`+"\n", n)
+	_ = bw.Flush()
+}
+
+// countRequests answers how many journal entries match a JSON filter
+// (WireMock-style verification).
+func (h *Handler) countRequests(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Filter
+		AccessKeyID string `json:"accessKeyId"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.Limit != 0 {
+		writeError(w, http.StatusBadRequest, "limit does not apply to a count")
+		return
+	}
+	if in.Status < 0 {
+		writeError(w, http.StatusBadRequest, "status %d: want an HTTP status", in.Status)
+		return
+	}
+	acct, ok := h.resolve(w, in.Account, in.AccessKeyID, false)
+	if !ok {
+		return
+	}
+	f := in.Filter
+	f.Account = acct
+	j := h.cfg.Journal
+	writeJSON(w, http.StatusOK, map[string]any{"count": j.Count(f), "length": j.Len()})
 }
 
 func (h *Handler) clearRequests(w http.ResponseWriter, _ *http.Request) {
 	h.cfg.Journal.Clear()
 	writeJSON(w, http.StatusOK, map[string]any{"deleted": "all"})
+}
+
+// topology lists the regions (ENS nodes) and their file servers, in the
+// topology's order, in the format of a --topology file.
+func (h *Handler) topology(w http.ResponseWriter, _ *http.Request) {
+	t := engine.Topology{Regions: []engine.Region{}}
+	at := map[string]int{}
+	for _, s := range h.cfg.Engine.Servers() {
+		i, ok := at[s.Region]
+		if !ok {
+			i = len(t.Regions)
+			at[s.Region] = i
+			t.Regions = append(t.Regions, engine.Region{ID: s.Region})
+		}
+		t.Regions[i].Servers = append(t.Regions[i].Servers, s.ID)
+	}
+	writeJSON(w, http.StatusOK, t)
 }
 
 // App is one registered application.
@@ -309,9 +449,9 @@ func (h *Handler) listApps(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	apps := []App{}
-	for _, a := range h.cfg.Engine.Snapshot(acct).Accounts {
-		for _, p := range a.Apps {
-			apps = append(apps, App{Account: a.Account, AppID: p.AppID})
+	for _, a := range h.cfg.Engine.StateAccounts(acct) {
+		for _, id := range h.cfg.Engine.StateApps(a) {
+			apps = append(apps, App{Account: a, AppID: id})
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"apps": apps})
@@ -330,12 +470,20 @@ func (h *Handler) addApp(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if h.cfg.KnownAccount != nil && !h.cfg.KnownAccount(acct) {
+		writeError(w, http.StatusBadRequest, "unknown account %q: the mock's accounts are those of its credentials (and %q with --auth off)", acct, "default")
+		return
+	}
 	if strings.TrimSpace(in.AppID) == "" || len(in.AppID) > 256 {
 		writeError(w, http.StatusBadRequest, "appId is required (at most 256 characters)")
 		return
 	}
 	if err := h.cfg.Engine.RegisterApp(acct, in.AppID); err != nil {
-		writeError(w, http.StatusConflict, "%v", err)
+		status := http.StatusConflict
+		if errors.Is(err, engine.ErrTooManyApps) {
+			status = http.StatusBadRequest
+		}
+		writeError(w, status, "account %q: %v", acct, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, App{Account: acct, AppID: in.AppID})
@@ -377,13 +525,17 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		status, data = http.StatusInternalServerError, []byte(`{"error":"encoding the response failed"}`)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // for curl users: "<" stays "<"
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error":"encoding the response failed"}` + "\n")
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(data, '\n'))
+	_, _ = w.Write(buf.Bytes())
 }
 
 func writeError(w http.ResponseWriter, status int, format string, args ...any) {

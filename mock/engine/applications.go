@@ -124,8 +124,9 @@ func (e *Engine) appGone(a *account, id string, create bool) error {
 func (e *Engine) finishDelete(a *account, id string, p *app) {
 	a.files -= len(p.files)
 	for _, f := range p.files {
+		a.stateBytes -= e.FileCost(f.DataFile)
 		if f.blob != nil {
-			a.blobBytes -= int64(len(f.blob.Data))
+			a.blobBytes -= f.blob.Len()
 		}
 	}
 	a.ext.instances -= len(p.x.instances)
@@ -538,4 +539,20 @@ func (e *Engine) appDetail(p *app, now int64) *AppDetail {
 		d.Dists = append(d.Dists, st)
 	}
 	return d
+}
+
+// StateAppDetail is the AppDetail of one app at now, for the control plane's
+// streamed state (nil when the app has none).
+func (e *Engine) StateAppDetail(acct, appID string, now time.Time) *AppDetail {
+	a := e.account(acct, false)
+	if a == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := a.apps[appID]
+	if p == nil {
+		return nil
+	}
+	return e.appDetail(p, now.UnixNano())
 }

@@ -227,8 +227,8 @@ func TestDeleteAppIsAsynchronousAndForgets(t *testing.T) {
 		t.Errorf("ListApps still lists %d apps", total)
 	}
 	a := e.account("acct", false)
-	if a.files != 0 || a.ext.instances != 0 || a.ext.reps != 0 {
-		t.Errorf("counters not released: files %d instances %d reps %d", a.files, a.ext.instances, a.ext.reps)
+	if a.files != 0 || a.stateBytes != 0 || a.ext.instances != 0 || a.ext.reps != 0 || a.ext.tmplBytes != 0 {
+		t.Errorf("counters not released: files %d state %d B, instances %d, reps %d, templates %d B", a.files, a.stateBytes, a.ext.instances, a.ext.reps, a.ext.tmplBytes)
 	}
 	if err := e.DeleteApp("acct", "never"); !errors.Is(err, ErrAppNotFound) {
 		t.Errorf("delete of an unknown app: %v", err)

@@ -4,9 +4,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"slices"
@@ -14,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -55,11 +58,45 @@ type PushResult struct {
 
 // Blob is a data file's content as fetched from its url (fetch source mode).
 type Blob struct {
-	Data []byte
-	MD5  string // hex md5 of Data
+	Data []byte // the content, when Open is nil
+	// Open, when set, reads the content (kept outside memory) of Size bytes.
+	Open func() (io.ReadCloser, error)
+	Size int64
+	MD5  string // hex md5 of the content
 	// Fail, when set, says why the content is unusable (HTTP error, size or md5
 	// mismatch, wrong archive type, timeout): every replica of it fails with it.
 	Fail string
+}
+
+// Len is the size of the content.
+func (b *Blob) Len() int64 {
+	if b.Open != nil {
+		return b.Size
+	}
+	return int64(len(b.Data))
+}
+
+// Reader reads the content.
+func (b *Blob) Reader() (io.ReadCloser, error) {
+	if b.Open != nil {
+		return b.Open()
+	}
+	return io.NopCloser(bytes.NewReader(b.Data)), nil
+}
+
+type fetchBudgetKey struct{}
+
+// FetchBudget is the number of bytes a Fetcher may download for the data file
+// of this call: what is left of the account's MaxFetchedBytesPerAccount, which
+// the engine reserves before the download starts.
+func FetchBudget(ctx context.Context) (int64, bool) {
+	n, ok := ctx.Value(fetchBudgetKey{}).(int64)
+	return n, ok
+}
+
+// WithFetchBudget returns ctx carrying a FetchBudget of n bytes.
+func WithFetchBudget(ctx context.Context, n int64) context.Context {
+	return context.WithValue(ctx, fetchBudgetKey{}, n)
 }
 
 // Fetcher downloads a data file's source (fetch mode). An error means the source
@@ -106,6 +143,13 @@ type Config struct {
 	MaxAppsPerAccount  int // applications; default 10,000
 	// MaxFetchedBytesPerAccount bounds the content fetch mode keeps; default 1 GiB.
 	MaxFetchedBytesPerAccount int64
+	// MaxFetchBytes is what a download of unknown size reserves of that budget
+	// (the Fetcher's cap of one source); default 64 MiB.
+	MaxFetchBytes int64
+	// MaxStateBytesPerAccount bounds the memory of an account's data files,
+	// counted per file as FileCost: a bound in bytes whatever the length of
+	// names, versions and urls. Default 1 GiB.
+	MaxStateBytesPerAccount int64
 	// Applications and distribution (applications.go): instances of all apps (default
 	// 100,000), distributed replicas (default 2,000,000) and how long a
 	// DeleteApplication takes on the mock's clock (default 5s).
@@ -138,15 +182,31 @@ type Engine struct {
 
 	mu       sync.RWMutex
 	accounts map[string]*account
+	persist  Persister // nil: memory only (persist.go)
 }
 
 type account struct {
-	mu        sync.Mutex
-	apps      map[string]*app
-	files     int   // data files in all apps
-	blobBytes int64 // content kept by fetch mode, in all apps
+	mu         sync.Mutex
+	apps       map[string]*app
+	files      int   // data files in all apps
+	blobBytes  int64 // content kept by fetch mode, in all apps
+	stateBytes int64 // FileCost of the data files, in all apps
+	reserved   int64 // bytes reserved by downloads in progress
+	// fetching: the reservation of each data file being downloaded; pushes of
+	// it that race share it (and the download), rather than each reserving.
+	fetching map[appFileKey]*reservation
 
 	ext accountApps // applications and distribution (applications.go)
+}
+
+type appFileKey struct {
+	app string
+	fileKey
+}
+
+type reservation struct {
+	bytes int64
+	users int
 }
 
 type app struct {
@@ -168,7 +228,7 @@ type file struct {
 	attempts uint16
 	pos      int32 // index in app.order
 	blob     *Blob
-	replicas []replica // in server order of first start
+	replicas []replica // sorted by server index (binary search, merge walks)
 	fails    []string  // failure descriptions, referenced by replica.fail
 }
 
@@ -268,6 +328,12 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.MaxFetchedBytesPerAccount <= 0 {
 		cfg.MaxFetchedBytesPerAccount = 1 << 30
 	}
+	if cfg.MaxFetchBytes <= 0 {
+		cfg.MaxFetchBytes = 64 << 20
+	}
+	if cfg.MaxStateBytesPerAccount <= 0 {
+		cfg.MaxStateBytesPerAccount = 1 << 30
+	}
 	ix, err := compile(cfg.Topology)
 	if err != nil {
 		return nil, err
@@ -324,6 +390,8 @@ func (e *Engine) appLocked(a *account, id string, create bool) (*app, error) {
 // RegisterApp creates an app (needed in strict mode; harmless in auto mode).
 func (e *Engine) RegisterApp(acct, id string) error {
 	a := e.account(acct, true)
+	var durable uint64
+	defer e.waitDurable(&durable) // after the unlock (persist.go)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.apps[id] == nil {
@@ -332,23 +400,16 @@ func (e *Engine) RegisterApp(acct, id string) error {
 		}
 		a.apps[id] = newApp()
 		delete(a.ext.tombstones, id) // registering a deleted AppId again revives it (applications.go)
+		durable = e.persistApp(acct, id)
 	}
 	return nil
 }
 
 // Push starts pushing files to the file servers selected by st and returns one
-// result per file, in order. A *ParamError or ErrUnknownApp changes no state.
+// result per file, in order. ErrUnknownApp changes no state. A (name, version)
+// listed twice is the same file: its second item answers as a repeated push
+// would (200 while the first item's transfers run).
 func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile, st Strategy) ([]PushResult, error) {
-	if len(files) > 1 {
-		seen := make(map[fileKey]struct{}, len(files))
-		for _, f := range files {
-			k := fileKey{f.Name, f.Version}
-			if _, dup := seen[k]; dup {
-				return nil, &ParamError{"Data", fmt.Sprintf("data file %q version %q is listed twice", f.Name, f.Version)}
-			}
-			seen[k] = struct{}{}
-		}
-	}
 	targets := e.ix.targets(st)
 	a := e.account(acct, true)
 
@@ -356,27 +417,72 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 	// that will need a start and have no content yet. Once per (name, version).
 	var blobs map[fileKey]*Blob
 	var fetchErr map[fileKey]error
+	var overBudget map[fileKey]bool
 	if e.cfg.Fetcher != nil && len(targets) > 0 {
 		var need []DataFile
+		var reserve []int64
+		var held []appFileKey
+		needed := map[fileKey]bool{}
 		a.mu.Lock()
 		p, err := e.appLocked(a, appID, false)
 		now := e.cfg.Clock.Now().UnixNano()
+		blobs, fetchErr, overBudget = map[fileKey]*Blob{}, map[fileKey]error{}, map[fileKey]bool{}
 		for _, f := range files {
+			if needed[fileKey{f.Name, f.Version}] {
+				continue // listed twice: fetched once
+			}
+			needed[fileKey{f.Name, f.Version}] = true
 			var rec *file
+			k := fileKey{f.Name, f.Version}
 			if p != nil {
-				rec = p.files[fileKey{f.Name, f.Version}]
+				rec = p.files[k]
 			}
-			if rec == nil || (rec.blob == nil && len(e.missing(rec, targets, now)) > 0) {
-				need = append(need, f)
+			if rec != nil && (rec.blob != nil || len(e.missing(rec, targets, now)) == 0) {
+				continue
 			}
+			ak := appFileKey{appID, k}
+			if r := a.fetching[ak]; r != nil { // a racing push downloads it: share
+				r.users++
+				need, reserve, held = append(need, f), append(reserve, r.bytes), append(held, ak)
+				continue
+			}
+			// Reserve the account's budget before downloading: the declared
+			// size, else a source's cap, never more than what is left.
+			left := e.cfg.MaxFetchedBytesPerAccount - a.blobBytes - a.reserved
+			r := e.cfg.MaxFetchBytes
+			if f.Size > 0 {
+				r = f.Size
+			}
+			if f.Size > left || left <= 0 {
+				overBudget[k] = true
+				continue
+			}
+			r = min(r, left)
+			if a.fetching == nil {
+				a.fetching = map[appFileKey]*reservation{}
+			}
+			a.fetching[ak] = &reservation{bytes: r, users: 1}
+			a.reserved += r
+			need, reserve, held = append(need, f), append(reserve, r), append(held, ak)
 		}
 		a.mu.Unlock()
+		defer func() {
+			a.mu.Lock()
+			for _, ak := range held {
+				if r := a.fetching[ak]; r != nil {
+					if r.users--; r.users == 0 {
+						a.reserved -= r.bytes
+						delete(a.fetching, ak)
+					}
+				}
+			}
+			a.mu.Unlock()
+		}()
 		if err != nil {
 			return nil, err
 		}
-		blobs, fetchErr = map[fileKey]*Blob{}, map[fileKey]error{}
-		for _, f := range need {
-			b, err := e.cfg.Fetcher.Fetch(ctx, f)
+		for i, f := range need {
+			b, err := e.cfg.Fetcher.Fetch(WithFetchBudget(ctx, reserve[i]), f)
 			if err != nil {
 				fetchErr[fileKey{f.Name, f.Version}] = err
 				continue
@@ -385,6 +491,8 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 		}
 	}
 
+	var durable uint64
+	defer e.waitDurable(&durable) // the answer waits for the commit, outside the lock (persist.go)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	nowT := e.cfg.Clock.Now()
@@ -409,7 +517,7 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 		miss := e.missing(rec, targets, now)
 		switch {
 		case len(targets) == 0:
-			res.Code, res.Descrip = CodeFailed, "no file server available in the target regions"
+			res.Code, res.Descrip = CodeFailed, e.noTargets(st)
 			continue
 		case rec != nil && len(miss) == 0:
 			if pending := e.pending(rec, targets, now); pending > 0 {
@@ -423,11 +531,15 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 			res.Code, res.Descrip = CodeFailed, "the account already holds the maximum of "+strconv.Itoa(e.cfg.MaxFilesPerAccount)+" data files"
 			continue
 		}
+		if rec == nil && a.stateBytes+e.FileCost(f) > e.cfg.MaxStateBytesPerAccount {
+			res.Code, res.Descrip = CodeFailed, "the account's data files would exceed "+strconv.FormatInt(e.cfg.MaxStateBytesPerAccount, 10)+" bytes of state"
+			continue
+		}
 		if err := fetchErr[k]; err != nil {
 			res.Code, res.Descrip = CodeFailed, "data source unreachable: "+err.Error()
 			continue
 		}
-		if b := blobs[k]; b != nil && (rec == nil || rec.blob == nil) && a.blobBytes+int64(len(b.Data)) > e.cfg.MaxFetchedBytesPerAccount {
+		if b := blobs[k]; overBudget[k] || (b != nil && (rec == nil || rec.blob == nil) && a.blobBytes+b.Len() > e.cfg.MaxFetchedBytesPerAccount) {
 			res.Code, res.Descrip = CodeFailed, "the account's fetched data would exceed "+strconv.FormatInt(e.cfg.MaxFetchedBytesPerAccount, 10)+" bytes"
 			continue
 		}
@@ -447,51 +559,107 @@ func (e *Engine) Push(ctx context.Context, acct, appID string, files []DataFile,
 			p.files[k] = rec
 			p.addFile(rec)
 			a.files++
+			a.stateBytes += e.FileCost(f)
 		}
 		if rec.blob == nil && blobs[k] != nil {
 			rec.blob = blobs[k]
-			a.blobBytes += int64(len(rec.blob.Data))
+			a.blobBytes += rec.blob.Len()
 		}
 		rec.attempts++
 		e.start(rec, pc, now)
 		p.touch(e.ix, rec)
 		res.Code, res.Descrip = CodeStarted, "success"
+		durable = max(durable, e.persistFile(a, acct, appID, rec))
 	}
 	return out, nil
 }
 
+// noTargets explains a strategy that selects no file server, naming the
+// region ids it gives that the topology lacks and the regions that exist (the
+// first 20 of them), so the user can fix the strategy.
+func (e *Engine) noTargets(st Strategy) string {
+	var b strings.Builder
+	b.WriteString("no file server available in the target regions")
+	var unknown []string
+	seen := map[string]bool{}
+	for _, sel := range st {
+		for _, v := range sel.Values {
+			if _, ok := e.ix.byRegion[v]; !ok && !seen[v] && len(unknown) < 10 {
+				seen[v] = true
+				unknown = append(unknown, strconv.Quote(v))
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		b.WriteString(": no region " + strings.Join(unknown, ", "))
+	} else {
+		b.WriteString(": the strategy excludes every region")
+	}
+	const shown = 20
+	regions := e.ix.regions
+	fmt.Fprintf(&b, "; the regions are %s", strings.Join(regions[:min(len(regions), shown)], ", "))
+	if len(regions) > shown {
+		fmt.Fprintf(&b, " and %d more", len(regions)-shown)
+	}
+	return b.String()
+}
+
+// FileCost is what one data file counts against MaxStateBytesPerAccount: a
+// fixed 320 bytes (its record, map entries, order and summary), its strings,
+// and 24 bytes per file server of the topology (the most replicas it can have).
+func (e *Engine) FileCost(f DataFile) int64 {
+	return 320 + int64(len(f.Name)+len(f.Version)+len(f.URL)+len(f.MD5)+len(f.ArchiveType)) + 24*int64(len(e.ix.servers))
+}
+
 // missing lists the target servers that have no replica of rec or a FAILED one.
+// targets and rec.replicas are both in increasing server order, so one merge
+// walk answers it: linear in their lengths, however many file servers there are.
 func (e *Engine) missing(rec *file, targets []int, now int64) []int {
 	if rec == nil {
 		return targets
 	}
 	var out []int
+	j := 0
 	for _, t := range targets {
-		r := rec.find(t)
-		if r == nil || r.status(now) == StatusFailed {
+		for j < len(rec.replicas) && int(rec.replicas[j].server) < t {
+			j++
+			probe()
+		}
+		probe()
+		if j == len(rec.replicas) || int(rec.replicas[j].server) != t || rec.replicas[j].status(now) == StatusFailed {
 			out = append(out, t)
 		}
 	}
 	return out
 }
 
+// pending counts the target servers whose replica of rec is still PUSHING (a merge walk, as missing).
 func (e *Engine) pending(rec *file, targets []int, now int64) int {
-	n := 0
+	n, j := 0, 0
 	for _, t := range targets {
-		if r := rec.find(t); r != nil && r.status(now) == StatusPushing {
+		for j < len(rec.replicas) && int(rec.replicas[j].server) < t {
+			j++
+			probe()
+		}
+		probe()
+		if j < len(rec.replicas) && int(rec.replicas[j].server) == t && rec.replicas[j].status(now) == StatusPushing {
 			n++
 		}
 	}
 	return n
 }
 
-func (f *file) find(server int) *replica {
-	for i := range f.replicas {
-		if int(f.replicas[i].server) == server {
-			return &f.replicas[i]
-		}
+// probes counts replica comparisons when countProbes is set (tests assert that
+// push stays linear in the number of file servers).
+var (
+	countProbes bool
+	probes      atomic.Int64
+)
+
+func probe() {
+	if countProbes {
+		probes.Add(1)
 	}
-	return nil
 }
 
 // servers returns the file servers of ix, a list of server indexes in
@@ -509,16 +677,18 @@ func (e *Engine) servers(ix []int) []Server {
 }
 
 // start begins (or restarts) the transfers of rec to pc.Targets at now.
+// pc.Targets are in increasing server order; rec.replicas stay sorted by server.
 func (e *Engine) start(rec *file, pc PushContext, now int64) {
-	size := rec.Size
+	size := min(max(rec.Size, 0), MaxDeclaredSize)
 	if rec.blob != nil {
-		size = int64(len(rec.blob.Data))
+		size = rec.blob.Len()
 	}
 	if rec.replicas == nil {
 		rec.replicas = make([]replica, 0, len(pc.Targets))
 	}
 	var plan ReplicaPlan // one for all replicas: the hook's pointer makes it escape
 	fileHash := jitterHashFile(e.seedHash, rec.Name, rec.Version)
+	have, j := len(rec.replicas), 0 // replicas before this push: the sorted part walked below
 	for _, s := range pc.Targets {
 		plan = ReplicaPlan{Duration: e.transfer(fileHash, rec.attempts, s, size)}
 		if rec.blob != nil && rec.blob.Fail != "" {
@@ -527,16 +697,22 @@ func (e *Engine) start(rec *file, pc PushContext, now int64) {
 		if e.cfg.Hooks != nil {
 			e.cfg.Hooks.Replica(pc, s, &plan)
 		}
-		if plan.Duration < 0 {
-			plan.Duration = 0
-		}
-		if t := time.Duration(rec.Timeout) * time.Second; rec.Timeout > 0 && plan.Duration > t {
-			plan.Fail = fmt.Sprintf("push timed out after %ds: the transfer to %s needs %s", rec.Timeout, s.ID, plan.Duration.Round(time.Millisecond))
-			plan.Duration = t
+		plan.Duration = min(max(plan.Duration, 0), maxTransfer)
+		if rec.Timeout > 0 && rec.Timeout <= maxTimeoutSeconds {
+			if t := time.Duration(rec.Timeout) * time.Second; plan.Duration > t {
+				plan.Fail = fmt.Sprintf("push timed out after %ds: the transfer to %s needs %s", rec.Timeout, s.ID, plan.Duration.Round(time.Millisecond))
+				plan.Duration = t
+			}
 		}
 		r := replica{server: uint16(s.Index), attempt: rec.attempts, start: now, done: now + int64(plan.Duration)}
-		old := rec.find(s.Index)
-		if old != nil {
+		var old *replica
+		for j < have && int(rec.replicas[j].server) < s.Index { // merge walk: both in server order
+			j++
+			probe()
+		}
+		probe()
+		if j < have && int(rec.replicas[j].server) == s.Index {
+			old = &rec.replicas[j]
 			old.fail = 0 // restarted: its old failure no longer counts
 		}
 		r.fail = rec.failIndex(plan.Fail)
@@ -546,18 +722,41 @@ func (e *Engine) start(rec *file, pc PushContext, now int64) {
 			rec.replicas = append(rec.replicas, r)
 		}
 	}
+	if len(rec.replicas) > have && have > 0 && rec.replicas[have-1].server > rec.replicas[have].server {
+		// new servers among old ones: merge the two sorted runs
+		slices.SortFunc(rec.replicas, func(a, b replica) int { return int(a.server) - int(b.server) })
+	}
 }
+
+// MaxDeclaredSize is the largest data file size the engine computes with (1 TiB):
+// a larger declared size counts as this much, so the transfer time cannot overflow.
+// The API refuses (strict) or clamps with a warning (lenient) larger sizes before
+// they get here.
+const MaxDeclaredSize int64 = 1 << 40
+
+// maxTransfer bounds one transfer (about 100 years), so start + duration never
+// overflows whatever a fault rule or a slow bandwidth asks for.
+const maxTransfer = 100 * 365 * 24 * time.Hour
+
+// maxTimeoutSeconds is the largest per-file timeout that limits anything: a
+// longer one cannot be reached within maxTransfer and means no limit.
+const maxTimeoutSeconds = int64(maxTransfer / time.Second)
 
 // transfer is the base latency plus size over bandwidth, with seeded jitter that
 // depends only on (seed, name, version, server, attempt): the same inputs always
 // give the same duration. fileHash is jitterHashFile of the push's file.
 func (e *Engine) transfer(fileHash uint64, attempt uint16, s Server, size int64) time.Duration {
-	d := e.cfg.BaseLatency + time.Duration(float64(size)/float64(e.cfg.Bandwidth)*float64(time.Second))
-	if e.cfg.Jitter == 0 {
-		return d
+	// In float64, clamped before converting: a huge size over a slow bandwidth
+	// must saturate, not wrap around to a short (or negative) time.
+	d := float64(e.cfg.BaseLatency) + float64(size)/float64(e.cfg.Bandwidth)*float64(time.Second)
+	if e.cfg.Jitter != 0 {
+		u := float64(jitterHashServer(fileHash, s.ID, attempt)%2001)/1000 - 1 // [-1, 1]
+		d *= 1 + e.cfg.Jitter*u
 	}
-	u := float64(jitterHashServer(fileHash, s.ID, attempt)%2001)/1000 - 1 // [-1, 1]
-	return time.Duration(float64(d) * (1 + e.cfg.Jitter*u))
+	if d >= float64(maxTransfer) {
+		return maxTransfer
+	}
+	return time.Duration(d)
 }
 
 // DescribeQuery is DescribeDataPushResult's input. Zero fields do not filter.
@@ -642,6 +841,87 @@ func (e *Engine) Describe(acct string, q DescribeQuery) (DescribeResult, error) 
 	return res, nil
 }
 
+// DescribeEach answers DescribeDataPushResult in parts, so that an answer
+// of any size is written without holding it in memory: it calls head once
+// with the page number, the page size asked (0: every matching file) and the
+// total, then part with the statuses of at most chunk files at a time, in
+// order, until the page (or, unpaged, every file counted in the total) is
+// done. The account lock is held while a part is gathered, never while head
+// or part run (they write to the network), so pushes go on meanwhile: the
+// files are those counted at the start (later ones come after them in order
+// and are not reached), each part's statuses as of the moment it was
+// gathered. A file can only disappear with a reset of its account, which
+// ends the answer early. An error from head or part stops and is returned.
+// part must not keep its slice: the next part reuses it.
+func (e *Engine) DescribeEach(acct string, q DescribeQuery, chunk int, head func(DescribeResult) error, part func([]FileStatus) error) error {
+	res := DescribeResult{PageNumber: max(q.PageNumber, 1), PageSize: q.PageSize}
+	chunk = max(chunk, 1)
+	names, versions, regions := set(q.Names), set(q.Versions), set(q.Regions)
+	var minN, maxN int64 = 0, math.MaxInt64
+	if !q.MinDate.IsZero() {
+		minN = unixNano(q.MinDate)
+	}
+	if !q.MaxDate.IsZero() {
+		maxN = unixNano(q.MaxDate.Add(24 * time.Hour))
+		if maxN != math.MaxInt64 && maxN != math.MinInt64 {
+			maxN--
+		}
+	}
+	flt := e.compileFilter(names, versions, regions, minN, maxN)
+	from, want := 0, -1
+	if q.PageSize > 0 {
+		from, want = (res.PageNumber-1)*q.PageSize, q.PageSize
+	}
+	// first: the total and where the page starts
+	a := e.account(acct, false)
+	if a == nil {
+		if e.cfg.StrictApps {
+			return ErrUnknownApp
+		}
+		return head(res)
+	}
+	a.mu.Lock()
+	p, err := e.appLocked(a, q.AppID, false)
+	var start int
+	if p != nil {
+		res.Total, start = flt.locate(e.ix, p, from)
+	}
+	a.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := head(res); err != nil || p == nil {
+		return err
+	}
+	left := max(res.Total-from, 0)
+	if want >= 0 {
+		left = min(left, want)
+	}
+	buf := make([]FileStatus, 0, min(chunk, left))
+	for left > 0 {
+		a.mu.Lock()
+		if a.apps[q.AppID] != p || e.account(acct, false) != a {
+			a.mu.Unlock()
+			return nil // the app was reset meanwhile
+		}
+		page, next := flt.collect(e.ix, p, start, min(chunk, left))
+		now := e.cfg.Clock.Now().UnixNano()
+		buf = buf[:0]
+		for _, f := range page {
+			buf = append(buf, e.fileStatus(f, regions, now))
+		}
+		a.mu.Unlock()
+		if len(page) == 0 {
+			return nil
+		}
+		if err := part(buf); err != nil {
+			return err
+		}
+		start, left = next, left-len(page)
+	}
+	return nil
+}
+
 // unixNano is t.UnixNano clamped to int64: UnixNano is undefined outside the
 // years 1678–2262, and a filter date may be anything from 0000 to 9999.
 func unixNano(t time.Time) int64 {
@@ -720,8 +1000,11 @@ func (e *Engine) Holdings(acct, appID, name, version string, st Strategy) (serve
 
 // Reset forgets the state of one account, or of every account when acct is "".
 func (e *Engine) Reset(acct string) {
+	var durable uint64
+	defer e.waitDurable(&durable)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	durable = e.persistReset(acct)
 	if acct == "" {
 		e.accounts = map[string]*account{}
 		return
@@ -767,6 +1050,8 @@ type ReplicaState struct {
 	Attempt int       `json:"attempt"`
 	Start   time.Time `json:"start"`
 	Done    time.Time `json:"done"`
+	// Fail is the failure the transfer ends with (also while PUSHING); "" for success.
+	Fail string `json:"fail,omitempty"`
 }
 
 // Snapshot dumps one account (or all when acct is ""), sorted for stable output.
@@ -800,7 +1085,7 @@ func (e *Engine) Snapshot(acct string) State {
 					r := &f.replicas[i]
 					s := e.ix.servers[r.server]
 					fs.Replicas = append(fs.Replicas, ReplicaState{Server: s.ID, Region: s.Region, Status: r.status(now), Descrip: f.descrip(r, now),
-						Attempt: int(r.attempt), Start: time.Unix(0, r.start).UTC(), Done: time.Unix(0, r.done).UTC()})
+						Attempt: int(r.attempt), Start: time.Unix(0, r.start).UTC(), Done: time.Unix(0, r.done).UTC(), Fail: f.failure(r)})
 				}
 				ps.Files = append(ps.Files, fs)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -68,15 +69,14 @@ func TestOneResultPerFileInOrder(t *testing.T) {
 	}
 }
 
-func TestDuplicateFilesAreAParamErrorAndChangeNothing(t *testing.T) {
+func TestDuplicateFilesAreOneFileWithOneResultPerItem(t *testing.T) {
 	e, _ := newEngine(t, nil)
-	_, err := e.Push(context.Background(), "acct", "app", []DataFile{dataFile("a", 1), dataFile("b", 1), dataFile("a", 1)}, nil)
-	var pe *ParamError
-	if !errors.As(err, &pe) || pe.Param != "Data" {
-		t.Fatalf("err %v", err)
+	rs := push(t, e, nil, dataFile("a", 1), dataFile("b", 1), dataFile("a", 1))
+	if len(rs) != 3 || rs[0].Code != CodeStarted || rs[1].Code != CodeStarted || rs[2].Code != CodePushing || rs[2].Name != "a" {
+		t.Fatalf("results %+v", rs)
 	}
-	if st := e.Snapshot(""); len(st.Accounts) != 0 && len(st.Accounts[0].Apps) != 0 {
-		t.Fatalf("state changed: %+v", st)
+	if st := e.Snapshot("acct"); len(st.Accounts[0].Apps[0].Files) != 2 || st.Accounts[0].Apps[0].Files[0].Attempts != 1 {
+		t.Fatalf("state %+v", st)
 	}
 }
 
@@ -470,5 +470,139 @@ func TestFetchedContentIsBoundedPerAccount(t *testing.T) {
 	}
 	if got := push(t, e, nil, dataFile("one", 10)); got[0].Code != CodePushing {
 		t.Fatalf("the file already held is not refused: %+v", got)
+	}
+}
+
+// manyServers is regions ENS nodes of perRegion file servers each.
+func manyServers(regions, perRegion int) Topology {
+	var t Topology
+	for r := range regions {
+		reg := Region{ID: fmt.Sprintf("cn-many-%05d", r)}
+		for s := range perRegion {
+			reg.Servers = append(reg.Servers, fmt.Sprintf("%s-fs-%d", reg.ID, s))
+		}
+		t.Regions = append(t.Regions, reg)
+	}
+	return t
+}
+
+// TestPushIsLinearInFileServers counts replica comparisons at 32,768 file
+// servers: the scan it replaced compared each target with every replica
+// (n²/2 ≈ 5·10⁸ comparisons per repeated push); by index and merge walk it is
+// a small multiple of n.
+func TestPushIsLinearInFileServers(t *testing.T) {
+	const n = 32768
+	e, c := newEngine(t, func(cfg *Config) { cfg.Topology = manyServers(256, n/256) })
+	half := make([]string, 0, 128)
+	for r := 0; r < 256; r += 2 {
+		half = append(half, fmt.Sprintf("cn-many-%05d", r))
+	}
+	countProbes = true
+	defer func() { countProbes = false }()
+	f := dataFile("wide", 1)
+	steps := []struct {
+		what string
+		st   Strategy
+		want int
+	}{
+		{"first push to half the regions", Strategy{{Operator: "In", Values: half}}, CodeStarted},
+		{"widened to every region (new servers between old ones)", nil, CodeStarted},
+		{"repeated while pushing", nil, CodePushing},
+	}
+	for _, s := range steps {
+		probes.Store(0)
+		if got := push(t, e, s.st, f); got[0].Code != s.want {
+			t.Fatalf("%s: %+v", s.what, got)
+		}
+		if p := probes.Load(); p > 4*n {
+			t.Fatalf("%s: %d replica comparisons for %d file servers (want at most %d)", s.what, p, n, 4*n)
+		}
+	}
+	_ = c.Advance(time.Hour)
+	probes.Store(0)
+	if got := push(t, e, nil, f); got[0].Code != CodePushed {
+		t.Fatalf("after the transfers: %+v", got)
+	}
+	if p := probes.Load(); p > 4*n {
+		t.Fatalf("repeat after success: %d comparisons", p)
+	}
+	res, err := e.Describe("acct", DescribeQuery{AppID: "app"})
+	if err != nil || len(res.Files) != 1 || len(res.Files[0].Stats) != 1 || len(res.Files[0].Stats[0].Regions) != 256 {
+		t.Fatalf("describe: %v %+v", err, res)
+	}
+	regs := res.Files[0].Stats[0].Regions
+	for i := 1; i < len(regs); i++ {
+		if regs[i-1].RegionID >= regs[i].RegionID {
+			t.Fatalf("regions not sorted at %d: %s, %s", i, regs[i-1].RegionID, regs[i].RegionID)
+		}
+	}
+	st := e.Snapshot("acct")
+	reps := st.Accounts[0].Apps[0].Files[0].Replicas
+	if len(reps) != n {
+		t.Fatalf("%d replicas, want %d", len(reps), n)
+	}
+}
+
+// BenchmarkPushManyServers is one repeated push of one file to 32,768 file servers.
+func BenchmarkPushManyServers(b *testing.B) {
+	e, _ := newEngine(b, func(cfg *Config) { cfg.Topology = manyServers(256, 128) })
+	f := dataFile("wide", 1)
+	ctx := context.Background()
+	if _, err := e.Push(ctx, "acct", "app", []DataFile{f}, nil); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := e.Push(ctx, "acct", "app", []DataFile{f}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestHugeSizesAndTimeoutsSaturate: a declared size or timeout far beyond any
+// real transfer must not overflow the time arithmetic into a finished push.
+func TestHugeSizesAndTimeoutsSaturate(t *testing.T) {
+	e, c := newEngine(t, nil)
+	for _, f := range []DataFile{
+		{Name: "1e17", Version: "1", Size: 1e17, URL: "u"},
+		{Name: "maxint", Version: "1", Size: math.MaxInt64, URL: "u"},
+		{Name: "hugeTimeout", Version: "1", Size: MaxDeclaredSize, Timeout: math.MaxInt64, URL: "u"},
+	} {
+		if got := push(t, e, nil, f); got[0].Code != CodeStarted {
+			t.Fatalf("%s: %+v", f.Name, got)
+		}
+		_ = c.Advance(24 * time.Hour)
+		if got := push(t, e, nil, f); got[0].Code != CodePushing {
+			t.Fatalf("%s a day later: %+v (a 1 TiB transfer at 10 MiB/s takes 29 hours)", f.Name, got)
+		}
+	}
+}
+
+// TestStateIsBoundedInBytesPerAccount: long names count in bytes, so the
+// account's memory is bounded whatever the field lengths.
+func TestStateIsBoundedInBytesPerAccount(t *testing.T) {
+	e, _ := newEngine(t, func(c *Config) { c.MaxStateBytesPerAccount = 10_000 })
+	long := DataFile{Name: strings.Repeat("n", 4000), Version: "1", URL: "u"}
+	if cost := e.FileCost(long); cost != 320+4002+24*16 {
+		t.Fatalf("cost %d", cost)
+	}
+	two := long
+	two.Name = strings.Repeat("m", 4000)
+	three := long
+	three.Name = strings.Repeat("o", 4000)
+	rs := push(t, e, nil, long, two, three)
+	if rs[0].Code != CodeStarted || rs[1].Code != CodeStarted || rs[2].Code != CodeFailed || !strings.Contains(rs[2].Descrip, "exceed 10000 bytes") {
+		t.Fatalf("%+v", rs)
+	}
+	if got := push(t, e, nil, long); got[0].Code != CodePushing {
+		t.Fatalf("a file already held is not refused: %+v", got)
+	}
+}
+
+func TestFetchModeFetchesADuplicateOnce(t *testing.T) {
+	ff := &fakeFetcher{blob: &Blob{Data: []byte("abc"), MD5: "900150983cd24fb0d6963f7d28e17f72"}}
+	e, _ := newEngine(t, func(c *Config) { c.Fetcher = ff })
+	rs := push(t, e, nil, dataFile("src", 0), dataFile("src", 0))
+	if rs[0].Code != CodeStarted || rs[1].Code != CodePushing || ff.calls != 1 {
+		t.Fatalf("%+v, %d fetches", rs, ff.calls)
 	}
 }

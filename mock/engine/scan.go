@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -228,6 +229,7 @@ type regionAgg struct {
 func (e *Engine) fileStatus(f *file, regions map[string]bool, now int64) FileStatus {
 	var stack [16]regionAgg
 	aggs := stack[:0]
+	var byRegion map[string]int // beyond len(stack) regions
 	for i := range f.replicas {
 		r := &f.replicas[i]
 		region := e.ix.servers[r.server].Region
@@ -240,14 +242,29 @@ func (e *Engine) fileStatus(f *file, regions map[string]bool, now int64) FileSta
 			upd = r.done
 		}
 		var g *regionAgg
-		for j := range aggs {
-			if aggs[j].region == region {
+		if byRegion != nil {
+			if j, ok := byRegion[region]; ok {
 				g = &aggs[j]
-				break
+			}
+		} else {
+			for j := range aggs {
+				if aggs[j].region == region {
+					g = &aggs[j]
+					break
+				}
 			}
 		}
 		if g == nil {
 			aggs = append(aggs, regionAgg{region: region, status: st, start: r.start, update: upd, descrip: f.descrip(r, now)})
+			if byRegion != nil {
+				byRegion[region] = len(aggs) - 1
+			} else if len(aggs) > len(stack) {
+				// many regions: index them, so the aggregation stays linear
+				byRegion = make(map[string]int, len(aggs)*2)
+				for j := range aggs {
+					byRegion[aggs[j].region] = j
+				}
+			}
 			continue
 		}
 		g.start = min(g.start, r.start)
@@ -256,11 +273,14 @@ func (e *Engine) fileStatus(f *file, regions map[string]bool, now int64) FileSta
 			g.status, g.descrip = st, f.descrip(r, now)
 		}
 	}
-	// insertion sort by region id: few elements
-	for i := 1; i < len(aggs); i++ {
-		for j := i; j > 0 && aggs[j].region < aggs[j-1].region; j-- {
-			aggs[j], aggs[j-1] = aggs[j-1], aggs[j]
+	if len(aggs) <= len(stack) { // insertion sort by region id: few elements
+		for i := 1; i < len(aggs); i++ {
+			for j := i; j > 0 && aggs[j].region < aggs[j-1].region; j-- {
+				aggs[j], aggs[j-1] = aggs[j-1], aggs[j]
+			}
 		}
+	} else {
+		slices.SortFunc(aggs, func(a, b regionAgg) int { return strings.Compare(a.region, b.region) })
 	}
 	fs := FileStatus{Name: f.Name, Version: f.Version}
 	if len(aggs) == 0 {
@@ -279,4 +299,68 @@ func (e *Engine) fileStatus(f *file, regions map[string]bool, now int64) FileSta
 		}
 	}
 	return fs
+}
+
+// locate counts the files of p that f selects, and finds the position in
+// p.order of the from-th of them (len(p.order) when there are fewer).
+func (f *filter) locate(ix *index, p *app, from int) (total, start int) {
+	start = len(p.order)
+	if f.unfiltered() {
+		return len(p.order), min(from, len(p.order))
+	}
+	f.bind(p)
+	f.each(ix, p, 0, func(i int) bool {
+		if total == from {
+			start = i
+		}
+		total++
+		return true
+	})
+	return total, start
+}
+
+// collect returns up to n files of p that f selects, from position start of
+// p.order on, and the position after the last one visited.
+func (f *filter) collect(ix *index, p *app, start, n int) (page []*file, next int) {
+	if f.unfiltered() {
+		hi := min(start+n, len(p.order))
+		if start >= hi {
+			return nil, len(p.order)
+		}
+		return p.order[start:hi], hi
+	}
+	f.bind(p)
+	next = len(p.order)
+	f.each(ix, p, start, func(i int) bool {
+		page = append(page, p.order[i])
+		if len(page) == n {
+			next = i + 1
+			return false
+		}
+		return true
+	})
+	return page, next
+}
+
+// each calls fn, in order, with the position of every file of p from start on
+// that f selects, until fn returns false. f is bound to p.
+func (f *filter) each(ix *index, p *app, start int, fn func(i int) bool) {
+	if f.names != nil && len(f.names) <= 1024 {
+		var pos []int32
+		for n := range f.names {
+			pos = append(pos, p.byName[n]...)
+		}
+		slices.Sort(pos)
+		for _, i := range pos {
+			if int(i) >= start && f.match(ix, p, int(i)) && !fn(int(i)) {
+				return
+			}
+		}
+		return
+	}
+	for i := start; i < len(p.meta); i++ {
+		if f.match(ix, p, i) && !fn(i) {
+			return
+		}
+	}
 }

@@ -23,13 +23,11 @@ func (e *entry) forDist() bool {
 // Dist implements engine.DistHooks: instance_down, slow, fail_after and
 // corrupt on the transfer of d.File from the file server from to one instance.
 func (h hooks) Dist(d engine.DistContext, instanceID, region string, from engine.Server, plan *engine.ReplicaPlan) {
-	s := h.s
-	if s.active.Load() == 0 {
+	sn := h.s.snap.Load()
+	if sn == nil {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, e := range s.rules {
+	for _, e := range sn.rules { // dists are rare: no index, every rule in the order added
 		switch e.Effect {
 		case InstanceDown, Slow, FailAfter, Corrupt:
 		default:

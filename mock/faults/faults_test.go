@@ -2,7 +2,9 @@ package faults
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,5 +179,141 @@ func TestAPIDeterminism(t *testing.T) {
 	}
 	if l := s.List(); len(l) != 1 || l[0].Applied != 1 || l[0].ID != "f1" {
 		t.Fatalf("%+v", l)
+	}
+}
+
+// The set holds at most MaxRules rules; a list that would pass it is refused
+// whole, with a message that says so, and changes nothing.
+func TestRuleCap(t *testing.T) {
+	s := NewSet(1, nil)
+	many := make([]Rule, MaxRules-1)
+	for i := range many {
+		many[i] = Rule{Effect: Latency, Match: Match{Account: "acct-" + strings.Repeat("x", i%7)}, Params: Params{Latency: Duration(time.Millisecond)}}
+	}
+	if _, err := s.Add(many...); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Add(Rule{Effect: Corrupt}, Rule{Effect: Corrupt})
+	if err == nil || !strings.Contains(err.Error(), "at most 1000 fault rules") {
+		t.Fatalf("adding past the cap: %v", err)
+	}
+	if s.Len() != MaxRules-1 {
+		t.Fatalf("a refused list changed the set: %d rules", s.Len())
+	}
+	if _, err := s.Add(Rule{Effect: Corrupt}); err != nil {
+		t.Fatalf("the last rule under the cap: %v", err)
+	}
+	s.Clear()
+	if s.Len() != 0 {
+		t.Fatal("clear")
+	}
+}
+
+// Rules filed under different index buckets (literal or glob action and
+// account) still apply in the order they were added: the first error wins,
+// latencies before it add up, and rules for other actions or accounts are
+// never consulted (their counters stay at 0).
+func TestIndexKeepsOrder(t *testing.T) {
+	s := NewSet(1, nil)
+	ms := func(d int) Params { return Params{Latency: Duration(time.Duration(d) * time.Millisecond)} }
+	_, err := s.Add(
+		Rule{ID: "any-lat", Effect: Latency, Params: ms(1)},
+		Rule{ID: "acct-lat", Effect: Latency, Match: Match{Account: "a"}, Params: ms(10)},
+		Rule{ID: "other-acct", Effect: Error, Match: Match{Account: "b"}, Params: Params{Code: "Nope"}},
+		Rule{ID: "other-action", Effect: Error, Match: Match{Action: "DescribeDataPushResult", Account: "a"}, Params: Params{Code: "Nope"}},
+		Rule{ID: "act-lat", Effect: Latency, Match: Match{Action: "PushApplicationData"}, Params: ms(100)},
+		Rule{ID: "glob-err", Effect: Error, Match: Match{Action: "Push*"}, Params: Params{Code: "First"}},
+		Rule{ID: "exact-err", Effect: Error, Match: Match{Action: "PushApplicationData", Account: "a"}, Params: Params{Code: "Second"}},
+		Rule{ID: "late-lat", Effect: Latency, Params: ms(1000)},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, d := s.API("PushApplicationData", "a")
+	if e == nil || e.Code != "First" || d != 111*time.Millisecond {
+		t.Fatalf("got %v after %s, want First after 111ms", e, d)
+	}
+	applied := map[string]int{}
+	for _, st := range s.List() {
+		applied[st.ID] = st.Applied
+	}
+	want := map[string]int{"any-lat": 1, "acct-lat": 1, "other-acct": 0, "other-action": 0, "act-lat": 1, "glob-err": 1, "exact-err": 0, "late-lat": 0}
+	for id, n := range want {
+		if applied[id] != n {
+			t.Errorf("%s applied %d times, want %d", id, applied[id], n)
+		}
+	}
+	if !s.Remove("glob-err") {
+		t.Fatal("remove")
+	}
+	if e, _ := s.API("PushApplicationData", "a"); e == nil || e.Code != "Second" {
+		t.Fatalf("after removing glob-err: %v", e)
+	}
+	if e, d := s.API("DescribeDataDownloadURL", "c"); e != nil || d != 1001*time.Millisecond {
+		t.Fatalf("another action and account: %v after %s", e, d)
+	}
+}
+
+// Rules are read from a snapshot: requests run while rules come and go
+// (under -race: no data race, no torn state).
+func TestConcurrentAddAndMatch(t *testing.T) {
+	s := NewSet(1, nil)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				s.API("PushApplicationData", "a")
+				_ = s.List()
+			}
+		}()
+	}
+	for i := range 200 {
+		added, err := s.Add(Rule{Effect: Latency, Match: Match{Account: "a"}, Params: Params{Latency: Duration(time.Millisecond)}})
+		if err != nil {
+			t.Error(err)
+			break
+		}
+		if i%2 == 0 {
+			s.Remove(added[0].ID)
+		}
+	}
+	close(done)
+	wg.Wait()
+	if s.Len() != 100 {
+		t.Fatalf("%d rules, want 100", s.Len())
+	}
+}
+
+// A request looks only at the rules filed under its action and account (and
+// the glob ones), not at every rule of the set.
+func TestIndexSkipsOtherAccounts(t *testing.T) {
+	s := NewSet(1, nil)
+	rules := make([]Rule, 0, MaxRules)
+	for i := range MaxRules - 2 {
+		rules = append(rules, Rule{Effect: Error, Match: Match{Account: fmt.Sprint("acct-", i)}, Params: Params{Code: "X"}})
+	}
+	rules = append(rules, Rule{Effect: Error, Match: Match{Account: "acct-*"}, Params: Params{Code: "G"}},
+		Rule{Effect: Slow, Match: Match{Account: "acct-7"}, Params: Params{Factor: 2}})
+	if _, err := s.Add(rules...); err != nil {
+		t.Fatal(err)
+	}
+	sn := s.snap.Load()
+	seen := 0
+	sn.api.each("PushApplicationData", "acct-7", func(*entry) bool { seen++; return true })
+	if seen != 2 {
+		t.Fatalf("a request of acct-7 looked at %d API rules, want 2 (its own and the glob)", seen)
+	}
+	seen = 0
+	sn.replica.each(pushAction, "acct-8", func(*entry) bool { seen++; return true })
+	if seen != 0 {
+		t.Fatalf("a push of acct-8 looked at %d replica rules, want 0", seen)
 	}
 }

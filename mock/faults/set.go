@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,26 +21,136 @@ import (
 // pushAction is the API action whose pushes the engine-level effects bend.
 const pushAction = "PushApplicationData"
 
+// MaxRules bounds the rules a Set holds; adding beyond it is refused.
+const MaxRules = 1000
+
 // Set is the live list of rules, safe for concurrent use. Each rule draws its
 // probability decisions from its own PRNG seeded with seed + the rule's index
 // (its position in the order rules were added), so the same rules and the same
 // request sequence always give the same outcome.
+//
+// The request path takes no set-wide lock: the rules are an immutable snapshot
+// behind an atomic pointer, indexed by action and account, which writers
+// (Add, Remove, Clear) replace while holding mu; only a rule that matched
+// takes its own lock to throw its dice.
 type Set struct {
 	seed uint64
 	now  func() time.Time
 
-	mu     sync.Mutex
-	rules  []*entry
-	active atomic.Int32 // len(rules), read without mu so the request path skips an empty set
-	index  uint64       // rules ever added: the next rule's index
+	mu     sync.Mutex // serializes the writers
+	snap   atomic.Pointer[snapshot]
+	index  uint64 // rules ever added: the next rule's index
 	nextID int
+	// onChange, when set, is told the rules after every change, under mu (persist.go).
+	onChange func([]Rule)
 }
 
 type entry struct {
 	Rule
-	index   uint64
+	index uint64
+
+	mu      sync.Mutex // guards rng and applied
 	rng     *rand.Rand
 	applied int
+}
+
+// snapshot is the set between two changes. Nothing in it changes once stored.
+type snapshot struct {
+	rules   []*entry  // in the order added
+	api     ruleIndex // error, latency
+	prePush ruleIndex // region_down, server_down in refuse mode (PushApplicationData only)
+	replica ruleIndex // region_down, server_down in fail mode, slow, fail_after, corrupt (PushApplicationData only)
+}
+
+// ruleIndex finds the rules that may match an (action, account) without
+// looking at the others: a rule whose action or account is a literal (no glob
+// metacharacter) is filed under it. Each list is in the order added.
+type ruleIndex struct {
+	exact     map[[2]string][]*entry // literal action and account
+	byAction  map[string][]*entry    // literal action, any account
+	byAccount map[string][]*entry    // any action, literal account
+	any       []*entry
+	n         int
+}
+
+func literal(pat string) bool { return pat != "" && !strings.ContainsAny(pat, `*?[\`) }
+
+func (ix *ruleIndex) add(e *entry) {
+	ix.n++
+	act, acc := literal(e.Match.Action), literal(e.Match.Account)
+	switch {
+	case act && acc:
+		if ix.exact == nil {
+			ix.exact = map[[2]string][]*entry{}
+		}
+		k := [2]string{e.Match.Action, e.Match.Account}
+		ix.exact[k] = append(ix.exact[k], e)
+	case act:
+		if ix.byAction == nil {
+			ix.byAction = map[string][]*entry{}
+		}
+		ix.byAction[e.Match.Action] = append(ix.byAction[e.Match.Action], e)
+	case acc:
+		if ix.byAccount == nil {
+			ix.byAccount = map[string][]*entry{}
+		}
+		ix.byAccount[e.Match.Account] = append(ix.byAccount[e.Match.Account], e)
+	default:
+		ix.any = append(ix.any, e)
+	}
+}
+
+// each calls fn, in the order the rules were added, with every rule that may
+// match (action, account) (its globs still have to be checked), until fn
+// returns false.
+func (ix *ruleIndex) each(action, account string, fn func(e *entry) bool) {
+	if ix.n == 0 {
+		return
+	}
+	lists := [4][]*entry{ix.exact[[2]string{action, account}], ix.byAction[action], ix.byAccount[account], ix.any}
+	for {
+		best := -1
+		for i, l := range lists {
+			if len(l) > 0 && (best < 0 || l[0].index < lists[best][0].index) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return
+		}
+		e := lists[best][0]
+		lists[best] = lists[best][1:]
+		if !fn(e) {
+			return
+		}
+	}
+}
+
+func build(rules []*entry) *snapshot {
+	if len(rules) == 0 {
+		return nil
+	}
+	sn := &snapshot{rules: rules}
+	for _, e := range rules {
+		switch e.Effect {
+		case Error, Latency:
+			sn.api.add(e)
+		case RegionDown, ServerDown:
+			if !glob(e.Match.Action, pushAction) {
+				continue
+			}
+			if e.Params.Mode == ModeRefuse {
+				sn.prePush.add(e)
+			} else {
+				sn.replica.add(e)
+			}
+		case Slow, FailAfter, Corrupt:
+			if glob(e.Match.Action, pushAction) {
+				sn.replica.add(e)
+			}
+		}
+	}
+	return sn
 }
 
 // Status is a rule as listed: the rule and how often it has been applied.
@@ -73,13 +184,26 @@ func NewSet(seed uint64, now func() time.Time) *Set {
 	return &Set{seed: seed, now: now}
 }
 
-// Add validates and adds rules, all or none: a bad rule (or a duplicate id)
-// changes nothing. It returns the rules as added, with their ids.
+func (s *Set) rules() []*entry {
+	if sn := s.snap.Load(); sn != nil {
+		return sn.rules
+	}
+	return nil
+}
+
+// Add validates and adds rules, all or none: a bad rule, a duplicate id, or
+// more than MaxRules rules in the set changes nothing. It returns the rules as
+// added, with their ids.
 func (s *Set) Add(rules ...Rule) ([]Rule, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	cur := s.rules()
+	if len(cur)+len(rules) > MaxRules {
+		return nil, fmt.Errorf("at most %d fault rules: the set holds %d and %d more would make %d (remove some first)",
+			MaxRules, len(cur), len(rules), len(cur)+len(rules))
+	}
 	ids := map[string]bool{}
-	for _, e := range s.rules {
+	for _, e := range cur {
 		ids[e.ID] = true
 	}
 	added := make([]Rule, len(rules))
@@ -108,12 +232,15 @@ func (s *Set) Add(rules ...Rule) ([]Rule, error) {
 		}
 	}
 	s.nextID = next
+	all := make([]*entry, len(cur), len(cur)+len(added))
+	copy(all, cur)
 	for _, r := range added {
 		idx := s.index
 		s.index++
-		s.rules = append(s.rules, &entry{Rule: r, index: idx, rng: rand.New(rand.NewPCG(s.seed+idx, 0x656e736d6f636b))})
+		all = append(all, &entry{Rule: r, index: idx, rng: rand.New(rand.NewPCG(s.seed+idx, 0x656e736d6f636b))})
 	}
-	s.active.Store(int32(len(s.rules)))
+	s.snap.Store(build(all))
+	s.changed()
 	return added, nil
 }
 
@@ -121,10 +248,11 @@ func (s *Set) Add(rules ...Rule) ([]Rule, error) {
 func (s *Set) Remove(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, e := range s.rules {
+	cur := s.rules()
+	for i, e := range cur {
 		if e.ID == id {
-			s.rules = append(s.rules[:i], s.rules[i+1:]...)
-			s.active.Store(int32(len(s.rules)))
+			s.snap.Store(build(slices.Concat(cur[:i], cur[i+1:])))
+			s.changed()
 			return true
 		}
 	}
@@ -135,24 +263,30 @@ func (s *Set) Remove(id string) bool {
 func (s *Set) Clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rules = nil
-	s.active.Store(0)
+	s.snap.Store(nil)
+	s.changed()
 }
+
+// Len is the number of rules in the set.
+func (s *Set) Len() int { return len(s.rules()) }
 
 // List returns the rules in order, with their counters.
 func (s *Set) List() []Status {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Status, len(s.rules))
-	for i, e := range s.rules {
+	cur := s.rules()
+	out := make([]Status, len(cur))
+	for i, e := range cur {
+		e.mu.Lock()
 		out[i] = Status{Rule: e.Rule, Index: e.index, Applied: e.applied}
+		e.mu.Unlock()
 	}
 	return out
 }
 
 // fire decides (once the rule matched) whether it applies now: count not yet
-// exhausted and the seeded dice agree. It counts the application. s.mu held.
+// exhausted and the seeded dice agree. It counts the application.
 func (e *entry) fire() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.Count > 0 && e.applied >= e.Count {
 		return false
 	}
@@ -177,24 +311,25 @@ func glob(pat, s string) bool {
 // error to answer instead of running the action (nil: none) and the latency
 // to add before answering. Errors win over later rules; latencies add up.
 func (s *Set) API(action, account string) (*wire.Error, time.Duration) {
-	if s.active.Load() == 0 {
+	sn := s.snap.Load()
+	if sn == nil || sn.api.n == 0 {
 		return nil, 0
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var delay time.Duration
-	for _, e := range s.rules {
-		if (e.Effect != Error && e.Effect != Latency) || !glob(e.Match.Action, action) || !glob(e.Match.Account, account) {
-			continue
-		}
-		if !e.fire() {
-			continue
+	var hit *entry
+	sn.api.each(action, account, func(e *entry) bool {
+		if !glob(e.Match.Action, action) || !glob(e.Match.Account, account) || !e.fire() {
+			return true
 		}
 		if e.Effect == Latency {
 			delay += e.Params.Latency.D()
-			continue
+			return true
 		}
-		return s.apiError(e), delay
+		hit = e
+		return false
+	})
+	if hit != nil {
+		return s.apiError(hit), delay
 	}
 	return nil, delay
 }
@@ -241,15 +376,14 @@ func (e *entry) matchesServer(srv engine.Server) bool {
 // PrePush refuses a push when a region_down/server_down rule in refuse mode
 // matches one of its target file servers.
 func (h hooks) PrePush(p engine.PushContext) string {
-	s := h.s
-	if s.active.Load() == 0 {
+	sn := h.s.snap.Load()
+	if sn == nil || sn.prePush.n == 0 {
 		return ""
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, e := range s.rules {
-		if (e.Effect != RegionDown && e.Effect != ServerDown) || e.Params.Mode != ModeRefuse || !e.matchesFile(p) {
-			continue
+	why := ""
+	sn.prePush.each(pushAction, p.Account, func(e *entry) bool {
+		if !e.matchesFile(p) {
+			return true
 		}
 		for _, srv := range p.Targets {
 			if !e.matchesServer(srv) {
@@ -258,10 +392,12 @@ func (h hooks) PrePush(p engine.PushContext) string {
 			if !e.fire() {
 				break // one decision per rule and push
 			}
-			return downReason(e, srv)
+			why = downReason(e, srv)
+			return false
 		}
-	}
-	return ""
+		return true
+	})
+	return why
 }
 
 func downReason(e *entry, srv engine.Server) string {
@@ -274,29 +410,18 @@ func downReason(e *entry, srv engine.Server) string {
 // Replica bends the transfer of p.File to srv: down (fail mode), slow,
 // fail_after and corrupt, in rule order. The first failure reason wins.
 func (h hooks) Replica(p engine.PushContext, srv engine.Server, plan *engine.ReplicaPlan) {
-	s := h.s
-	if s.active.Load() == 0 {
+	sn := h.s.snap.Load()
+	if sn == nil || sn.replica.n == 0 {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	fail := func(why string) {
 		if plan.Fail == "" {
 			plan.Fail = why
 		}
 	}
-	for _, e := range s.rules {
-		switch e.Effect {
-		case RegionDown, ServerDown:
-			if e.Params.Mode != ModeFail {
-				continue
-			}
-		case Slow, FailAfter, Corrupt:
-		default:
-			continue
-		}
+	sn.replica.each(pushAction, p.Account, func(e *entry) bool {
 		if !e.matchesFile(p) || !e.matchesServer(srv) || !e.fire() {
-			continue
+			return true
 		}
 		switch e.Effect {
 		case RegionDown, ServerDown:
@@ -318,7 +443,8 @@ func (h hooks) Replica(p engine.PushContext, srv engine.Server, plan *engine.Rep
 		case Corrupt:
 			fail(corruptReason(e, p.File, srv))
 		}
-	}
+		return true
+	})
 }
 
 func corruptReason(e *entry, f engine.DataFile, srv engine.Server) string {

@@ -31,7 +31,7 @@ func (e *Error) WithDetail(format string, args ...any) *Error {
 	return &c
 }
 
-// The error catalogue. Codes, messages and statuses follow alibaba-wire.md §4.3 and
+// The error catalogue. Codes, messages and statuses follow docs/wire.md §9 and
 // the ENS metadata; where sources disagree the choice is noted.
 
 // MissingParameter: a required parameter is absent (400).

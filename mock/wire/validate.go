@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -130,9 +132,9 @@ func (v *Validator) Validate(ctx context.Context, req *Request) *Error {
 			continue
 		}
 		if param.Required && !sent {
-			return MissingParameter(param.Name)
+			return req.Missing(param.Name)
 		}
-		return InvalidParameter(param.Name).WithDetail("%s", reason(err))
+		return InvalidParameter(param.Name).WithDetail("%s", reason(param.Name, err))
 	}
 	return nil
 }
@@ -146,13 +148,10 @@ func (r *Request) decodeJSONParam(param *openapi3.Parameter, values []string) (a
 	if len(param.Content) != 1 || mt == nil || mt.Schema == nil {
 		return nil, nil, fmt.Errorf("parameter %q: only one application/json content with a schema is supported", param.Name)
 	}
-	decode := func(s string, schema *openapi3.SchemaRef) (any, error) {
+	decode := func(s string, _ *openapi3.SchemaRef) (any, error) {
 		var v any
 		if err := json.Unmarshal([]byte(s), &v); err != nil {
-			if schema != nil && !schema.Value.Type.Is("object") {
-				return s, nil
-			}
-			return nil, fmt.Errorf("error unmarshaling parameter %q", param.Name)
+			return nil, notJSON(param.Name, s, err)
 		}
 		return v, nil
 	}
@@ -185,15 +184,31 @@ func (r *Request) setJSON(name string, v any) {
 	r.JSON[name] = v
 }
 
-// reason turns a kin-openapi error into one readable line for X-Ensmock-Detail.
-func reason(err error) string {
+// notJSON says where a JSON parameter stops being JSON, e.g.
+// "Data is not valid JSON: unexpected ',' at offset 57" (a 0-based byte offset).
+func notJSON(name, s string, err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		off := int(se.Offset) - 1
+		if off >= 0 && off < len(s) && !strings.HasPrefix(se.Error(), "unexpected end") {
+			r, _ := utf8.DecodeRuneInString(s[off:])
+			return fmt.Errorf("%s is not valid JSON: unexpected %s at offset %d", name, strconv.QuoteRune(r), off)
+		}
+		if strings.TrimSpace(s) == "" {
+			return fmt.Errorf("%s is not valid JSON: the value is empty", name)
+		}
+		return fmt.Errorf("%s is not valid JSON: it ends early, after %d bytes", name, len(s))
+	}
+	return fmt.Errorf("%s is not valid JSON: %v", name, err)
+}
+
+// reason turns a kin-openapi error into one readable line for X-Ensmock-Detail,
+// naming the parameter and the JSON path inside it, e.g.
+// `PushStrategy/parameters: property "values" is missing`.
+func reason(param string, err error) string {
 	var se *openapi3.SchemaError
 	if errors.As(err, &se) {
-		path := strings.Join(se.JSONPointer(), "/")
-		if path != "" {
-			return "/" + path + ": " + se.Reason
-		}
-		return se.Reason
+		return schemaReason(param, se)
 	}
 	var re *openapi3filter.RequestError
 	if errors.As(err, &re) {
@@ -203,6 +218,57 @@ func reason(err error) string {
 		return re.Reason
 	}
 	return err.Error()
+}
+
+// schemaReason explains a schema error at prefix. A value that matches no
+// branch of a oneOf is explained by the branch of its own JSON type (an
+// object by the object schema, an array by the array schema), so the detail
+// names the field that is wrong, not just "doesn't match any schema".
+func schemaReason(prefix string, se *openapi3.SchemaError) string {
+	if p := se.JSONPointer(); len(p) > 0 {
+		prefix += "/" + strings.Join(p, "/")
+	}
+	if se.SchemaField == "oneOf" && se.Schema != nil {
+		var types []string
+		for _, br := range se.Schema.OneOf {
+			if br.Value == nil || br.Value.Type == nil {
+				continue
+			}
+			types = append(types, (*br.Value.Type)...)
+			if !jsonTypeIs(br.Value, se.Value) {
+				continue
+			}
+			var inner *openapi3.SchemaError
+			if err := br.Value.VisitJSON(se.Value); errors.As(err, &inner) {
+				return schemaReason(prefix, inner)
+			}
+		}
+		return fmt.Sprintf("%s: want %s, got %s", prefix, strings.Join(types, " or "), jsonType(se.Value))
+	}
+	return prefix + ": " + se.Reason
+}
+
+func jsonTypeIs(s *openapi3.Schema, v any) bool {
+	return s.Type.Is(jsonType(v)) || (jsonType(v) == "number" && s.Type.Is("integer"))
+}
+
+// jsonType names the JSON type of a decoded value.
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case float64, json.Number:
+		return "number"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // CheckResponse validates a JSON response body of action against the document:

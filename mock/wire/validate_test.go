@@ -83,7 +83,7 @@ func TestValidationMemoKeepsOnlyWhatPassed(t *testing.T) {
 	long := strings.Repeat("a", memoMaxLen+1)
 	for _, p := range []url.Values{
 		{"AppId": {"app"}, "PageSize": {"10"}},
-		{"AppId": {"app"}, "PageSize": {"0"}},
+		{"AppId": {"app"}, "PageNumber": {"0"}},
 		{"AppId": {long}},
 		{"AppId": {"once"}},
 	} {
@@ -98,7 +98,7 @@ func TestValidationMemoKeepsOnlyWhatPassed(t *testing.T) {
 	if memoOf("AppId").get("once") != nil {
 		t.Fatal("a value seen once was remembered (it should wait at the door)")
 	}
-	if memoOf("PageSize").get("0") != nil {
+	if memoOf("PageNumber").get("0") != nil {
 		t.Fatal("a refused value was remembered")
 	}
 	if memoOf("AppId").get(long) != nil || memoOf("PageNumber").get("10") != nil {

@@ -60,6 +60,22 @@ type Request struct {
 	Body      []byte         // the raw body, for the V3 content hash
 	Form      []byte         // the body when it was a form merged into Params, else nil
 	JSON      map[string]any // JSON parameters as decoded by validation (see Validator.Validate)
+	// Warnings are the ensmock limits the request broke and was accepted with
+	// (X-Ensmock-Warning, the journal, the log).
+	Warnings []string
+	// bodyNotRead says why a body was not read as parameters (e.g. a JSON
+	// body), for the detail of a MissingParameter.
+	bodyNotRead string
+}
+
+// Missing answers MissingParameter for name, saying why the body did not supply
+// it when the request had a body that is not a form.
+func (r *Request) Missing(name string) *Error {
+	e := MissingParameter(name)
+	if r.bodyNotRead != "" {
+		return e.WithDetail("%s is not supplied: %s", name, r.bodyNotRead)
+	}
+	return e
 }
 
 // Get returns the first value of a parameter.
@@ -127,6 +143,15 @@ func Decode(r *http.Request, lim Limits) (*Request, *Error) {
 			return req, InvalidRequest("the request body exceeds " + itoa(int(lim.MaxBodyBytes)) + " bytes")
 		}
 		req.Body = body
+		if ct := r.Header.Get("Content-Type"); len(body) > 0 && !isForm(ct) {
+			what := "a " + ct + " body"
+			if ct == "" {
+				what = "a body without Content-Type"
+			} else if mt, _, _ := mime.ParseMediaType(ct); strings.HasSuffix(mt, "json") {
+				what = "a JSON body (" + ct + ")"
+			}
+			req.bodyNotRead = "the request has " + what + ", which ENS does not read: RPC parameters go in the query string or in a form-encoded body (Content-Type: application/x-www-form-urlencoded)"
+		}
 		if len(body) > 0 && isForm(r.Header.Get("Content-Type")) {
 			form, err := url.ParseQuery(string(body))
 			if err != nil {
@@ -155,10 +180,10 @@ func Decode(r *http.Request, lim Limits) (*Request, *Error) {
 		req.Version = r.Header.Get("x-acs-version")
 	}
 	if req.Action == "" {
-		return req, MissingParameter("Action")
+		return req, req.Missing("Action")
 	}
 	if req.Version == "" {
-		return req, MissingParameter("Version")
+		return req, req.Missing("Version")
 	}
 	if req.Version != APIVersion {
 		return req, InvalidVersion.WithDetail("Version %q: ENS answers %s", req.Version, APIVersion)
@@ -252,6 +277,26 @@ func Encode(buf *bytes.Buffer, f Format, action string, body any) error {
 	}
 	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
 	return xml.NewEncoder(buf).EncodeElement(body, xml.StartElement{Name: xml.Name{Local: action + "Response"}})
+}
+
+// EncodeJSON appends v as JSON (no HTML escaping), for bodies written in parts.
+func EncodeJSON(buf *bytes.Buffer, v any) error { return marshalJSON(buf, v) }
+
+// EncodeXML appends v as the XML element name, for bodies written in parts.
+func EncodeXML(buf *bytes.Buffer, name string, v any) error {
+	return xml.NewEncoder(buf).EncodeElement(v, xml.StartElement{Name: xml.Name{Local: name}})
+}
+
+// WriteSuccessHeader sends the headers of a 200 answer whose body follows in parts.
+func WriteSuccessHeader(w http.ResponseWriter, requestID string, f Format) {
+	h := w.Header()
+	if f == JSON {
+		h["Content-Type"] = contentTypeJSON
+	} else {
+		h["Content-Type"] = contentTypeXML
+	}
+	h["X-Acs-Request-Id"] = []string{requestID}
+	w.WriteHeader(http.StatusOK)
 }
 
 // WriteSuccess answers 200 with an encoded body.

@@ -1,0 +1,378 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The crash test (issue 17): the real binary on a data dir, a load of pushes,
+// SIGKILL at a seeded point (counted in answered requests, not in time), a
+// restart on the same directory, and every push answered ResultCode 0 before
+// the kill must be there with its replicas. `make test` runs 10 kill points,
+// `make test-crash` 50.
+var crashPoints = flag.Int("crash-points", 10, "kill points of TestCrashKeepsAcknowledgedPushes")
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// ensmockBinary builds this command once per test process.
+func ensmockBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ensmock-crash-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "ensmock")
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			binErr = err
+			return
+		}
+		out, err := exec.Command(gobin, "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// proc is one running `ensmock serve`.
+type proc struct {
+	cmd    *exec.Cmd
+	base   string
+	stderr *syncBuffer
+	exited chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe starts the binary and returns once /_ensmock/health answers 200:
+// it waits for the "ensmock listening" log line (an event, not a timer), then
+// polls health a bounded number of times.
+func startCrashServe(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
+	addr := freePort(t)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--log-level", "info"}, args...)...)
+	pr, pw := io.Pipe()
+	p := &proc{cmd: cmd, base: "http://" + addr, stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	cmd.Stderr = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	listening := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		once := sync.Once{}
+		for sc.Scan() {
+			line := sc.Text()
+			p.stderr.Write([]byte(line + "\n"))
+			if strings.Contains(line, "ensmock listening") {
+				once.Do(func() { close(listening) })
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	go func() { err := cmd.Wait(); pw.Close(); p.exited <- err }()
+	deadline := time.NewTimer(60 * time.Second)
+	defer deadline.Stop()
+	select {
+	case <-listening:
+	case err := <-p.exited:
+		t.Fatalf("ensmock exited before listening: %v\n%s", err, p.stderr.String())
+	case <-deadline.C:
+		_ = cmd.Process.Kill()
+		t.Fatalf("ensmock did not start within 60s\n%s", p.stderr.String())
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for i := 0; ; i++ {
+		resp, err := client.Get(p.base + "/_ensmock/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		if i == 50 {
+			_ = cmd.Process.Kill()
+			t.Fatalf("health never answered 200: %v\n%s", err, p.stderr.String())
+		}
+	}
+}
+
+func (p *proc) kill(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+}
+
+const crashRegion = "cn-wuxi-5" // two file servers: every acknowledged file has two replicas
+
+type crashState struct {
+	Now      time.Time `json:"now"`
+	Accounts []struct {
+		Account string `json:"account"`
+		Apps    []struct {
+			AppID string `json:"appId"`
+			Files []struct {
+				Name     string `json:"name"`
+				Version  string `json:"version"`
+				Attempts int    `json:"attempts"`
+				Replicas []struct {
+					Server string `json:"server"`
+					Region string `json:"region"`
+				} `json:"replicas"`
+			} `json:"files"`
+		} `json:"apps"`
+	} `json:"accounts"`
+}
+
+func TestCrashKeepsAcknowledgedPushes(t *testing.T) {
+	bin := ensmockBinary(t)
+	dir := t.TempDir()
+	args := []string{"--data-dir", dir, "--clock", "manual", "--auth", "off"}
+	client := &http.Client{Timeout: 10 * time.Second}
+	acked := map[string]bool{}      // "app/name": answered ResultCode 0 before a kill
+	var ackedClock time.Time        // the latest clock an acknowledged advance showed
+	ackedRules := map[string]bool{} // fault rules whose POST answered 201
+	p := startCrashServe(t, bin, args...)
+	for point := range *crashPoints {
+		rng := rand.New(rand.NewPCG(uint64(point)+1, 17))
+		killAt := int64(5 + rng.IntN(150))
+		app := fmt.Sprintf("app-%d", point)
+		var answered atomic.Int64
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		var killOnce sync.Once
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for n := 0; ; n++ {
+					if w == 0 && n%10 == 9 { // now and then an acknowledged clock advance
+						resp, err := client.Post(p.base+"/_ensmock/clock/advance", "application/json", strings.NewReader(`{"by":"1s"}`))
+						if err != nil {
+							return
+						}
+						var c struct{ Now time.Time }
+						err = json.NewDecoder(resp.Body).Decode(&c)
+						resp.Body.Close()
+						if err == nil && resp.StatusCode == 200 {
+							mu.Lock()
+							if c.Now.After(ackedClock) {
+								ackedClock = c.Now
+							}
+							mu.Unlock()
+						}
+					}
+					if w == 1 && n%10 == 4 { // and an acknowledged fault rule (it matches no push of the test)
+						id := fmt.Sprintf("p%d-n%d", point, n)
+						resp, err := client.Post(p.base+"/_ensmock/faults", "application/json",
+							strings.NewReader(`{"id":"`+id+`","match":{"name":"never-*"},"effect":"corrupt"}`))
+						if err != nil {
+							return
+						}
+						_, err = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if err == nil && resp.StatusCode == 201 {
+							mu.Lock()
+							ackedRules[id] = true
+							mu.Unlock()
+						}
+					}
+					names := []string{fmt.Sprintf("w%d-n%d-a", w, n), fmt.Sprintf("w%d-n%d-b", w, n)}
+					data, _ := json.Marshal([]map[string]any{
+						{"name": names[0], "version": "1", "size": 1024, "url": "http://127.0.0.1/x"},
+						{"name": names[1], "version": "1", "size": 2048, "url": "http://127.0.0.1/y"},
+					})
+					q := url.Values{"Action": {"PushApplicationData"}, "Version": {"2017-11-10"}, "Format": {"JSON"},
+						"AppId": {app}, "Data": {string(data)},
+						"PushStrategy": {`{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":["` + crashRegion + `"]}}`}}
+					resp, err := client.Get(p.base + "/?" + q.Encode())
+					if err != nil {
+						return // killed: no answer, no promise
+					}
+					var body struct {
+						PushResults struct {
+							PushResult []struct {
+								Name       string
+								ResultCode int
+							}
+						}
+					}
+					err = json.NewDecoder(resp.Body).Decode(&body)
+					resp.Body.Close()
+					if err != nil {
+						return
+					}
+					if resp.StatusCode != 200 {
+						t.Errorf("push answered %d", resp.StatusCode)
+						return
+					}
+					mu.Lock()
+					for _, r := range body.PushResults.PushResult {
+						if r.ResultCode == 0 {
+							acked[app+"/"+r.Name] = true
+						}
+					}
+					mu.Unlock()
+					if answered.Add(1) >= killAt {
+						killOnce.Do(func() { p.kill(t) })
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		killOnce.Do(func() { p.kill(t) })
+		if t.Failed() {
+			return
+		}
+
+		// Restart on the same directory: it opens (corruption would refuse it,
+		// exit 2), and every acknowledged push is there with its replicas.
+		p = startCrashServe(t, bin, args...)
+		resp, err := client.Get(p.base + "/_ensmock/state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st crashState
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("kill point %d: state: %v", point, err)
+		}
+		have := map[string]int{}
+		for _, a := range st.Accounts {
+			for _, ap := range a.Apps {
+				for _, f := range ap.Files {
+					for _, r := range f.Replicas {
+						if r.Region != crashRegion {
+							t.Fatalf("kill point %d: %s/%s has a replica in %s", point, ap.AppID, f.Name, r.Region)
+						}
+					}
+					if f.Attempts < 1 {
+						t.Fatalf("kill point %d: %s/%s has %d attempts", point, ap.AppID, f.Name, f.Attempts)
+					}
+					have[ap.AppID+"/"+f.Name] = len(f.Replicas)
+				}
+			}
+		}
+		lost := 0
+		for k := range acked {
+			if have[k] != 2 {
+				lost++
+				if lost <= 5 {
+					t.Errorf("kill point %d (after %d answers): acknowledged push %s came back with %d replicas", point, killAt, k, have[k])
+				}
+			}
+		}
+		if lost > 0 {
+			t.Fatalf("kill point %d: %d of %d acknowledged pushes lost", point, lost, len(acked))
+		}
+		resp, err = client.Get(p.base + "/_ensmock/faults")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fl struct{ Faults []struct{ ID string } }
+		err = json.NewDecoder(resp.Body).Decode(&fl)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("kill point %d: faults: %v", point, err)
+		}
+		rules := map[string]bool{}
+		for _, f := range fl.Faults {
+			rules[f.ID] = true
+		}
+		for id := range ackedRules {
+			if !rules[id] {
+				t.Fatalf("kill point %d: acknowledged fault rule %s is gone", point, id)
+			}
+		}
+		if st.Now.Before(ackedClock) {
+			t.Fatalf("kill point %d: the clock came back at %s, before the acknowledged %s", point, st.Now, ackedClock)
+		}
+		t.Logf("kill point %d: killed after %d answers; %d acknowledged files, %d stored; %d acknowledged fault rules", point, killAt, len(acked), len(have), len(ackedRules))
+	}
+	// A clean stop commits and releases the store: a last start opens it.
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-p.exited; err != nil {
+		t.Fatalf("clean stop: %v\n%s", err, p.stderr.String())
+	}
+	p = startCrashServe(t, bin, args...)
+	p.kill(t)
+}
+
+// A data dir that is not a readable store is refused at start: exit 2, a
+// clear message, the file left as it was.
+func TestDataDirRefusedExit2(t *testing.T) {
+	bin := ensmockBinary(t)
+	dir := t.TempDir()
+	junk := bytes.Repeat([]byte("corrupt "), 4096)
+	path := filepath.Join(dir, "ensmock.db")
+	if err := os.WriteFile(path, junk, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "serve", "--addr", freePort(t), "--data-dir", dir)
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "not a readable ensmock store") {
+		t.Fatalf("exit %v, stderr %s; want exit 2 and a clear message", err, stderr.String())
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, junk) {
+		t.Fatal("the refused file was changed")
+	}
+}

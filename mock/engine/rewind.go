@@ -1,0 +1,35 @@
+package engine
+
+import "time"
+
+// Rewind moves every recorded time of the state back by d, after the clock
+// was put back by d (POST /_ensmock/clock/reset, the one sanctioned rewind):
+// the state moves with the clock, so a replica that had finished stays
+// finished, one still pushing keeps its remaining time, and no start time lies
+// in the future. A d ≤ 0 changes nothing.
+func (e *Engine) Rewind(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	by := int64(d)
+	e.mu.RLock()
+	accts := make([]*account, 0, len(e.accounts))
+	for _, a := range e.accounts {
+		accts = append(accts, a)
+	}
+	e.mu.RUnlock()
+	for _, a := range accts {
+		a.mu.Lock()
+		for _, p := range a.apps {
+			for i, f := range p.order {
+				f.created -= by
+				p.meta[i].created -= by
+				for j := range f.replicas {
+					f.replicas[j].start -= by
+					f.replicas[j].done -= by
+				}
+			}
+		}
+		a.mu.Unlock()
+	}
+}

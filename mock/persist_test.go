@@ -120,7 +120,7 @@ func TestStateRoundTrip(t *testing.T) {
 		}
 		f.advance("1s")
 	}
-	f.mustCtl(201, "POST", "/_ensmock/apps", `{"account":"other","appId":"empty-app"}`)
+	f.mustCtl(201, "POST", "/_ensmock/apps", `{"account":"default","appId":"empty-app"}`)
 	dump := f.stateJSON()
 
 	for _, dir := range []string{"", t.TempDir()} {

@@ -74,7 +74,7 @@ func (e *Engine) dumpFile(f *file, now int64) FileState {
 		r := &f.replicas[i]
 		s := e.ix.servers[r.server]
 		fs.Replicas = append(fs.Replicas, ReplicaState{Server: s.ID, Region: s.Region, Status: r.status(now), Descrip: f.descrip(r, now),
-			Attempt: int(r.attempt), Start: time.Unix(0, r.start).UTC(), Done: time.Unix(0, r.done).UTC()})
+			Attempt: int(r.attempt), Start: time.Unix(0, r.start).UTC(), Done: time.Unix(0, r.done).UTC(), Fail: f.failure(r)})
 	}
 	return fs
 }

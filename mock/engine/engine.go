@@ -1080,14 +1080,7 @@ func (e *Engine) Snapshot(acct string) State {
 			p := a.apps[id]
 			ps := AppState{AppID: id, Files: []FileState{}, AppDetail: e.appDetail(p, now)}
 			for _, f := range p.order {
-				fs := FileState{DataFile: f.DataFile, FirstPush: time.Unix(0, f.created).UTC(), Attempts: int(f.attempts), Fetched: f.blob != nil, Replicas: []ReplicaState{}}
-				for i := range f.replicas {
-					r := &f.replicas[i]
-					s := e.ix.servers[r.server]
-					fs.Replicas = append(fs.Replicas, ReplicaState{Server: s.ID, Region: s.Region, Status: r.status(now), Descrip: f.descrip(r, now),
-						Attempt: int(r.attempt), Start: time.Unix(0, r.start).UTC(), Done: time.Unix(0, r.done).UTC(), Fail: f.failure(r)})
-				}
-				ps.Files = append(ps.Files, fs)
+				ps.Files = append(ps.Files, e.dumpFile(f, now))
 			}
 			as.Apps = append(as.Apps, ps)
 		}

@@ -6,27 +6,33 @@ import "time"
 // was put back by d (POST /_ensmock/clock/reset, the one sanctioned rewind):
 // the state moves with the clock, so a replica that had finished stays
 // finished, one still pushing keeps its remaining time, and no start time lies
-// in the future. A d ≤ 0 changes nothing.
+// in the future. With a persister the moved records are saved before it
+// returns. A d ≤ 0 changes nothing.
 func (e *Engine) Rewind(d time.Duration) {
 	if d <= 0 {
 		return
 	}
 	by := int64(d)
 	e.mu.RLock()
-	accts := make([]*account, 0, len(e.accounts))
-	for _, a := range e.accounts {
-		accts = append(accts, a)
+	accts := make(map[string]*account, len(e.accounts))
+	for name, a := range e.accounts {
+		accts[name] = a
 	}
 	e.mu.RUnlock()
-	for _, a := range accts {
+	var ticket uint64
+	defer e.waitDurable(&ticket)
+	for name, a := range accts {
 		a.mu.Lock()
-		for _, p := range a.apps {
+		for id, p := range a.apps {
 			for i, f := range p.order {
 				f.created -= by
 				p.meta[i].created -= by
 				for j := range f.replicas {
 					f.replicas[j].start -= by
 					f.replicas[j].done -= by
+				}
+				if t := e.persistFile(a, name, id, f); t != 0 {
+					ticket = t
 				}
 			}
 		}

@@ -1346,6 +1346,9 @@ func (w *world) everyParam(action string) (url.Values, error) {
 		return url.Values{"AppId": {w.app}, "DataName": {name}, "DataVersion": {"1.0"},
 			"ServerFilterStrategy": {in}, "ExpireTimeout": {"600"}}, nil
 	}
+	if params, ok, err := w.appEveryParam(action, regions[0]); ok { // steps_apps.go
+		return params, err
+	}
 	return nil, fmt.Errorf("the suite knows no parameters of %s", action)
 }
 

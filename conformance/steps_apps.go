@@ -1011,3 +1011,43 @@ func (w *world) failedOnlyOn(alias, version, instance string) error {
 	}
 	return nil
 }
+
+// appEveryParam is everyParam for the application and dist actions: a valid
+// call with every documented parameter (ok is false for another action).
+func (w *world) appEveryParam(action, region string) (url.Values, bool, error) {
+	wide := url.Values{"MinDate": {"2000-01-01"}, "MaxDate": {"2999-12-31"}} // any clock, any time zone
+	out := `{"appInfo":true,"detailStat":true,"appVersionStat":true,"districtStat":true,"instanceStat":true,"podCountStat":true}`
+	canary := fmt.Sprintf(`{"name":"ScheduleToAllByMatchExpressions","parameters":{"match_expressions":[{"key":"region_id","operator":"In","values":[%q]}]}}`, region)
+	name := w.name("app01")
+	var p url.Values
+	switch action {
+	case "CreateApplication":
+		tmpl, _ := json.Marshal(map[string]any{
+			"appMetaData":       map[string]any{"appName": "conform-" + token(), "clusterName": "conform", "appType": "Common", "description": "conform"},
+			"resourceAttribute": map[string]any{"instanceSpec": "ens.sn1.tiny", "systemDiskSize": 20},
+			"resourceSelector":  []any{map[string]any{"regionCode": region, "count": 1}},
+		})
+		p = url.Values{"Template": {string(tmpl)}, "Timeout": {"1800"}}
+	case "DescribeApplication":
+		sel, _ := json.Marshal([]any{map[string]any{"regionCode": region, "count": 1}})
+		p = url.Values{"AppId": {w.app}, "AppVersions": {"All"}, "Level": {"RegionId"}, "OutDetailStatParams": {out}, "ResourceSelector": {string(sel)}}
+	case "ListApplications":
+		p = url.Values{"ClusterNames": {"conform"}, "AppVersions": {"All"}, "Level": {"National"}, "OutAppInfoParams": {out},
+			"PageNumber": {"1"}, "PageSize": {"10"}, "MinDate": wide["MinDate"], "MaxDate": wide["MaxDate"]}
+	case "DeleteApplication":
+		p = url.Values{"AppId": {w.app}, "Timeout": {"300"}}
+	case "DistApplicationData":
+		data, _ := json.Marshal([]map[string]any{{"name": name, "version": "1.0", "destPath": "/root/installed", "decompress": false, "fileMode": 644, "timeout": 1000}})
+		p = url.Values{"AppId": {w.app}, "Data": {string(data)}, "DistStrategy": {canary}}
+	case "DescribeDataDistResult":
+		if err := w.loadInstances(); err != nil {
+			return nil, true, err
+		}
+		regions, _ := json.Marshal([]string{region})
+		p = url.Values{"AppId": {w.app}, "DataNames": {name}, "DataVersions": {"1.0"}, "InstanceIds": {strings.Join(w.aw().ordered, ",")},
+			"EnsRegionIds": {string(regions)}, "PageNumber": {"1"}, "PageSize": {"10"}, "MinDate": wide["MinDate"], "MaxDate": wide["MaxDate"]}
+	default:
+		return nil, false, nil
+	}
+	return p, true, nil
+}

@@ -20,7 +20,7 @@ Feature: Applications: CreateApplication, DescribeApplication, ListApplications,
   @core @validation
   Scenario: Template is required by CreateApplication
     When I call CreateApplication without the Template parameter
-    Then the request fails with HTTP 400 and code "MissingParameter" or "InvalidParameter.Template"
+    Then the request fails with HTTP 400 and code "MissingParameter" or "MissingTemplate" or "InvalidParameter.Template"
 
   @extended @validation
   Scenario: an absent Template answers exactly MissingParameter
@@ -30,7 +30,7 @@ Feature: Applications: CreateApplication, DescribeApplication, ListApplications,
   @core @validation
   Scenario Outline: <parameter> is required by <action>
     When I call <action> without the <parameter> parameter
-    Then the request fails with HTTP 400 and code "MissingParameter" or "InvalidParameter.<parameter>"
+    Then the request fails with HTTP 400 and code "MissingParameter" or "Missing<parameter>" or "InvalidParameter.<parameter>"
 
     Examples:
       | action              | parameter |

@@ -19,7 +19,7 @@ Feature: DistApplicationData distributes pushed data to the application's instan
   @core @validation
   Scenario Outline: <parameter> is required by DistApplicationData
     When I distribute "app01" version "1.0" without the <parameter> parameter
-    Then the request fails with HTTP 400 and code "MissingParameter" or "InvalidParameter.<parameter>"
+    Then the request fails with HTTP 400 and code "MissingParameter" or "Missing<parameter>" or "InvalidParameter.<parameter>"
 
     Examples:
       | parameter |
@@ -29,7 +29,7 @@ Feature: DistApplicationData distributes pushed data to the application's instan
   @core @validation
   Scenario: AppId is required by DescribeDataDistResult
     When I call DescribeDataDistResult without the AppId parameter
-    Then the request fails with HTTP 400 and code "MissingParameter" or "InvalidParameter.AppId"
+    Then the request fails with HTTP 400 and code "MissingParameter" or "MissingAppId" or "InvalidParameter.AppId"
 
   @core @validation
   Scenario: Data must be a JSON array string

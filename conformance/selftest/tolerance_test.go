@@ -84,6 +84,12 @@ var required = map[string][]string{
 	"PushApplicationData":     {"AppId", "Data"},
 	"DescribeDataPushResult":  {"AppId"},
 	"DescribeDataDownloadURL": {"AppId", "DataName", "DataVersion"},
+	// applications and distribution (apps.feature, dist.feature)
+	"CreateApplication":      {"Template"},
+	"DescribeApplication":    {"AppId"},
+	"DeleteApplication":      {"AppId"},
+	"DistApplicationData":    {"AppId", "Data"},
+	"DescribeDataDistResult": {"AppId"},
 }
 
 // reverseArrays reverses every array of a JSON answer, at every depth.

@@ -556,3 +556,26 @@ func (e *Engine) StateAppDetail(acct, appID string, now time.Time) *AppDetail {
 	}
 	return e.appDetail(p, now.UnixNano())
 }
+
+// rewind moves the app's recorded times back by `by` nanoseconds (Rewind);
+// nil-safe. Deleted AppIds keep their times: nothing reads them.
+func (x *appExt) rewind(by int64) {
+	if x == nil {
+		return
+	}
+	x.created -= by
+	if x.deleteAt != 0 {
+		x.deleteAt -= by
+	}
+	for i := range x.instances {
+		x.instances[i].created -= by
+	}
+	for i, d := range x.distOrder {
+		d.created -= by
+		x.distMeta[i] -= by
+		for j := range d.reps {
+			d.reps[j].start -= by
+			d.reps[j].done -= by
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ensmock/ensmock/mock/clock"
 )
 
 const tmplTwoRegions = `{"appMetaData":{"appName":"nginx","clusterName":"poc"},
@@ -308,5 +310,35 @@ func TestRegisterRevivesADeletedAppID(t *testing.T) {
 	}
 	if res, err := e.Describe("acct", DescribeQuery{AppID: "app"}); err != nil || res.Total != 0 {
 		t.Fatalf("registered again: %+v %v", res, err)
+	}
+}
+
+func TestRewindMovesDistributions(t *testing.T) {
+	c := clock.New(clock.Manual, 0, time.Now().Add(2*time.Hour)) // ahead of the machine's time
+	e, err := New(Config{Clock: c, Jitter: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := createApp(t, e, tmplTwoRegions)
+	pushTo(t, e, app, dataFile("f", 10<<20)) // 3 s per transfer
+	_ = c.Advance(time.Minute)
+	if _, err := e.Dist("acct", app, []DistFile{{Name: "f", Version: "1.0"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Advance(time.Second) // 2 s of the dist left
+	before, _ := e.DescribeDist("acct", DistQuery{AppID: app})
+	from, to, err := c.Reset(clock.Manual) // back to the machine's time, as POST /_ensmock/clock/reset
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Rewind(from.Sub(to))
+	after, _ := e.DescribeDist("acct", DistQuery{AppID: app})
+	st := after.Files[0].Stats
+	if len(st) != 1 || st[0].Status != DistDisting || !st[0].Instances[0].Start.Equal(before.Files[0].Stats[0].Instances[0].Start.Add(-from.Sub(to)).Truncate(time.Nanosecond)) {
+		t.Fatalf("after the rewind by %s: %+v", from.Sub(to), after)
+	}
+	_ = c.Advance(2 * time.Second)
+	if after, _ = e.DescribeDist("acct", DistQuery{AppID: app}); after.Files[0].Stats[0].Status != DistSuccess {
+		t.Fatalf("the remaining 2 s: %+v", after)
 	}
 }

@@ -35,6 +35,7 @@ func (e *Engine) Rewind(d time.Duration) {
 					ticket = t
 				}
 			}
+			p.x.rewind(by) // applications and distribution (applications.go)
 		}
 		a.mu.Unlock()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -406,20 +407,34 @@ func distStrategy(raw string) (engine.DistStrategy, error) {
 		many = []policy{one}
 	}
 	var st engine.DistStrategy
+	operator := func(op string) error {
+		if op != "In" && op != "NotIn" {
+			return fmt.Errorf("operator %q: want In or NotIn", op)
+		}
+		return nil
+	}
 	for _, p := range many {
 		switch p.Name {
 		case "ScheduleToRegionId":
-			if p.Parameters.Operator == "" {
-				return nil, errors.New("ScheduleToRegionId needs parameters.operator and parameters.values")
+			if err := operator(p.Parameters.Operator); err != nil {
+				return nil, fmt.Errorf("ScheduleToRegionId: parameters.%v", err)
 			}
 			st = append(st, engine.MatchExpr{Key: "region_id", Operator: p.Parameters.Operator, Values: p.Parameters.Values})
-		default: // ScheduleToAllByMatchExpressions
+		case "ScheduleToAllByMatchExpressions":
 			if len(p.Parameters.MatchExpressions) == 0 {
 				return nil, errors.New(p.Name + " needs parameters.match_expressions")
 			}
-			for _, m := range p.Parameters.MatchExpressions {
+			for i, m := range p.Parameters.MatchExpressions {
+				if m.Key != "region_id" && m.Key != "instance_id" {
+					return nil, fmt.Errorf("match_expressions[%d].key %q: want region_id or instance_id", i, m.Key)
+				}
+				if err := operator(m.Operator); err != nil {
+					return nil, fmt.Errorf("match_expressions[%d].%v", i, err)
+				}
 				st = append(st, engine.MatchExpr{Key: m.Key, Operator: m.Operator, Values: m.Values})
 			}
+		default:
+			return nil, fmt.Errorf("name %q: want ScheduleToAllByMatchExpressions or ScheduleToRegionId", p.Name)
 		}
 	}
 	return st, nil

@@ -220,18 +220,19 @@ func TestAppErrorCodesAreDocumented(t *testing.T) {
 		{"DescribeApplication", nil},
 		{"DescribeApplication", []string{"AppId", gone}},
 		{"DescribeApplication", []string{"AppId", id, "Level", "x"}},
-		{"ListApplications", []string{"PageSize", "0"}},
+		{"ListApplications", []string{"PageNumber", "0"}},
 		{"ListApplications", []string{"MinDate", "yesterday"}},
 		{"DeleteApplication", nil},
 		{"DeleteApplication", []string{"AppId", "never"}},
 		{"DistApplicationData", []string{"AppId", id}},
-		{"DistApplicationData", []string{"AppId", id, "Data", "[]"}},
+		{"DistApplicationData", []string{"AppId", id, "Data", "not json"}},
 		{"DistApplicationData", []string{"AppId", gone, "Data", `[{"name":"f","version":"1"}]`}},
 		{"DistApplicationData", []string{"AppId", id, "Data", `[{"name":"f","version":"1"}]`, "DistStrategy", `{"name":"x"}`}},
 		{"DescribeDataDistResult", nil},
 		{"DescribeDataDistResult", []string{"AppId", gone}},
 		{"DescribeDataDistResult", []string{"AppId", id, "EnsRegionIds", "x"}},
 		{"DescribeDataDistResult", []string{"AppId", id, "PageNumber", "0"}},
+		{"DistApplicationData", []string{"AppId", id, "Data", `[{"name":"f","version":"1"}]`, "DistStrategy", `{"name":"ScheduleToAllByMatchExpressions","parameters":{"match_expressions":[{"key":"zone","operator":"In","values":["x"]}]}}`}},
 	} {
 		r := h.get(call(tc.action, tc.kv...))
 		code, _ := r.json(t)["Code"].(string)

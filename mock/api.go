@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ensmock/ensmock/mock/control"
-	"github.com/ensmock/ensmock/mock/engine"
-	"github.com/ensmock/ensmock/mock/wire"
+	"github.com/ensmock/ensmock/internal/control"
+	"github.com/ensmock/ensmock/internal/engine"
+	"github.com/ensmock/ensmock/internal/wire"
 )
 
 // The response bodies, with the exact field names of the official metadata. Each

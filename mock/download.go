@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ensmock/ensmock/mock/wire"
+	"github.com/ensmock/ensmock/internal/wire"
 )
 
 // DownloadURLLifetime is how long a DescribeDataDownloadURL link stays valid, on

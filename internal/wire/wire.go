@@ -245,10 +245,20 @@ func Recommend(code, requestID string) string {
 	return "https://api.aliyun.com/troubleshoot?q=" + url.QueryEscape(code) + "&product=Ens&requestId=" + requestID
 }
 
-// WriteError answers an error in the request's format.
-func WriteError(w http.ResponseWriter, requestID string, f Format, e *Error) {
+// EncodeError renders the error envelope of e into buf, as WriteError sends it.
+func EncodeError(buf *bytes.Buffer, requestID string, f Format, e *Error) {
 	rec := Recommend(e.Code, requestID)
 	body := errorBody{RequestID: requestID, HostID: Host, Code: e.Code, Message: e.Message, Recommend: rec, RecXML: cdata{rec}}
+	if f == JSON {
+		_ = marshalJSON(buf, body)
+		return
+	}
+	buf.WriteString("<?xml version='1.0' encoding='UTF-8'?>")
+	_ = xml.NewEncoder(buf).Encode(body)
+}
+
+// WriteError answers an error in the request's format.
+func WriteError(w http.ResponseWriter, requestID string, f Format, e *Error) {
 	h := w.Header()
 	for k, vs := range e.Header {
 		h[k] = vs
@@ -259,12 +269,10 @@ func WriteError(w http.ResponseWriter, requestID string, f Format, e *Error) {
 	var buf bytes.Buffer
 	if f == JSON {
 		h.Set("Content-Type", ContentTypeJSON)
-		_ = marshalJSON(&buf, body)
 	} else {
 		h.Set("Content-Type", ContentTypeXML)
-		buf.WriteString("<?xml version='1.0' encoding='UTF-8'?>")
-		_ = xml.NewEncoder(&buf).Encode(body)
 	}
+	EncodeError(&buf, requestID, f, e)
 	h.Set("x-acs-request-id", requestID)
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(buf.Bytes())

@@ -308,7 +308,7 @@ func TestParseTimestampReusesOnlyTheSameText(t *testing.T) {
 	a := newAuthenticator(false, nil, time.Now, 0)
 	for _, v := range []string{"2026-11-27T04:41:03Z", "2026-11-27T04:41:03Z", "2026-11-27T04:41:04Z", "2026-11-27T04:41:04", "", "2026-11-27T04:41:03Z", "2026-13-27T04:41:03Z"} {
 		got, gotErr := a.parseTimestamp(v)
-		want, wantErr := time.Parse(timestampLayout, v)
+		want, wantErr := time.Parse(signature.TimestampFormat, v)
 		if !got.Equal(want) || (gotErr == nil) != (wantErr == nil) {
 			t.Fatalf("%q: %v, %v; want %v, %v", v, got, gotErr, want, wantErr)
 		}

@@ -481,7 +481,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	req, werr := wire.Decode(r, s.opts.Limits)
 	ent := control.Entry{Time: s.clock.Now(), RequestID: req.RequestID, Action: req.Action, Method: r.Method}
 	defer func() {
-		ent.Latency = control.Duration(time.Since(start))
+		ent.Latency = clock.Duration(time.Since(start))
 		ent.SetRawParams(req.Params, r.URL.RawQuery, req.Form)
 		ent.Warnings = req.Warnings
 		s.journal.Record(ent)

@@ -86,6 +86,23 @@ func (r *Request) Get(name string) string {
 	return ""
 }
 
+// List is a comma-separated parameter (DataNames, RegionIds, ...) as a list:
+// blanks trimmed, empty items dropped, nil when absent.
+func (r *Request) List(name string) []string {
+	v := r.Get(name)
+	if v == "" {
+		return nil
+	}
+	parts := strings.Split(v, ",")
+	out := parts[:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Has says whether a parameter was sent (even empty).
 func (r *Request) Has(name string) bool { _, ok := r.Params[name]; return ok }
 

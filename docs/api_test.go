@@ -102,3 +102,56 @@ func implementsStd(name string) bool {
 	}
 	return false
 }
+
+// TestImportsRunOneWay: cmd → mock, conformance, ensmocktc → internal/… →
+// signature, spec (mock/clock is a leaf anyone may use). No internal package
+// imports a public one above it, and the judge never imports the mock.
+func TestImportsRunOneWay(t *testing.T) {
+	const mod = "github.com/ensmock/ensmock/"
+	above := map[string][]string{ // package (prefix) → what it must not import (prefixes)
+		"internal/":   {"mock", "conformance", "ensmocktc", "cmd/"},
+		"mock/clock":  {"mock", "internal/", "conformance", "ensmocktc", "cmd/"},
+		"signature":   {"mock", "internal/", "conformance", "ensmocktc", "cmd/", "spec"},
+		"spec":        {"mock", "internal/", "conformance", "ensmocktc", "cmd/", "signature"},
+		"conformance": {"mock", "internal/", "ensmocktc", "cmd/"},
+		"ensmocktc":   {"mock", "internal/", "conformance", "cmd/"},
+		"mock":        {"conformance", "ensmocktc", "cmd/"},
+	}
+	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		dir := filepath.ToSlash(filepath.Dir(strings.TrimPrefix(path, "../")))
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for from, banned := range above {
+			if dir != strings.TrimSuffix(from, "/") && !strings.HasPrefix(dir, from) {
+				continue
+			}
+			if from == "mock" && dir != "mock" {
+				continue // mock/clock has its own row
+			}
+			for _, imp := range f.Imports {
+				p := strings.Trim(imp.Path.Value, `"`)
+				if !strings.HasPrefix(p, mod) {
+					continue
+				}
+				p = strings.TrimPrefix(p, mod)
+				for _, b := range banned {
+					if p == "mock/clock" && b == "mock" {
+						continue
+					}
+					if p == b || (strings.HasSuffix(b, "/") && strings.HasPrefix(p, b)) || strings.HasPrefix(p, b+"/") && b != "mock" {
+						t.Errorf("%s imports %s: the import graph must run one way", path, p)
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -103,6 +103,11 @@ func sdkSenders(t *testing.T, endpoint string) []sdkSender {
 	sdk1 := sdk1Client(t, "testid", "testsecret", "")
 	senders := []sdkSender{{"SDK1", func(t *testing.T, action string, p map[string]string) (int, string) {
 		t.Helper()
+		for k := range p {
+			if !slices.Contains([]string{"AppId", "Data", "PushStrategy", "MinDate", "MaxDate", "PageSize", "DataName", "DataVersion", "ServerFilterStrategy"}, k) {
+				t.Fatalf("SDK1 does not send parameter %s", k)
+			}
+		}
 		var (
 			resp responses.AcsResponse
 			err  error
@@ -127,11 +132,6 @@ func sdkSenders(t *testing.T, endpoint string) []sdkSender {
 			resp, err = sdk1.DescribeDataDownloadURL(req)
 		default:
 			t.Fatalf("no SDK1 request for %s", action)
-		}
-		for k := range p {
-			if !slices.Contains([]string{"AppId", "Data", "PushStrategy", "MinDate", "MaxDate", "PageSize", "DataName", "DataVersion", "ServerFilterStrategy"}, k) {
-				t.Fatalf("SDK1 does not send parameter %s", k)
-			}
 		}
 		if err != nil {
 			se := sdk1Error(t, err)

@@ -112,7 +112,7 @@ bench-load:
 
 ## bench-scale: 100,000 data files x 10 file servers: memory per replica, Describe latency
 bench-scale:
-	$(GO) test -run='^$$' -bench=Scale -benchtime=200x ./mock/engine/
+	$(GO) test -run='^$$' -bench=Scale -benchtime=200x ./internal/engine/
 
 ## bench-startup-binary: start bin/ensmock N times, time to a healthy /_ensmock/health (min/median)
 bench-startup-binary:

@@ -13,9 +13,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ensmock/ensmock/mock/control"
-	"github.com/ensmock/ensmock/mock/engine"
-	"github.com/ensmock/ensmock/mock/wire"
+	"github.com/ensmock/ensmock/internal/control"
+	"github.com/ensmock/ensmock/internal/engine"
+	"github.com/ensmock/ensmock/internal/wire"
+
+	"github.com/ensmock/ensmock/signature"
 )
 
 // The response bodies, with the exact field names of the official metadata. Each
@@ -70,9 +72,7 @@ type regionStatus struct {
 }
 
 // utc is the metadata's time format, e.g. 2021-12-28T16:00:00Z.
-func utc(t time.Time) string { return t.UTC().Format(utcLayout) }
-
-const utcLayout = "2006-01-02T15:04:05Z"
+func utc(t time.Time) string { return t.UTC().Format(signature.TimestampFormat) }
 
 // utcCache formats times as utc does, once per run of equal seconds: the
 // replicas of a file mostly share their start (and often their update) second,
@@ -158,9 +158,9 @@ func describeDataPushResult(_ context.Context, s *Server, account string, req *w
 	lc := s.limitCheck()
 	q := engine.DescribeQuery{
 		AppID:    req.Get("AppId"),
-		Names:    engine.SplitList(req.Get("DataNames")),
-		Versions: engine.SplitList(req.Get("DataVersions")),
-		Regions:  engine.SplitList(req.Get("RegionIds")),
+		Names:    req.List("DataNames"),
+		Versions: req.List("DataVersions"),
+		Regions:  req.List("RegionIds"),
 	}
 	lc.checkAppID(q.AppID)
 	for _, d := range []struct {

@@ -12,8 +12,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/ensmock/ensmock/mock/engine"
-	"github.com/ensmock/ensmock/mock/wire"
+	"github.com/ensmock/ensmock/internal/engine"
+	"github.com/ensmock/ensmock/internal/wire"
 )
 
 // The application and distribution actions (CreateApplication,
@@ -277,7 +277,7 @@ func applicationJSON(info engine.AppInfo, level string, o outParams, withMeta bo
 }
 
 func withVersions(o outParams, req *wire.Request) outParams {
-	o.versions = engine.SplitList(req.Get("AppVersions"))
+	o.versions = req.List("AppVersions")
 	return o
 }
 
@@ -353,7 +353,7 @@ func paging(req *wire.Request) (number, size int) {
 }
 
 func listApplications(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
-	q := engine.AppQuery{Clusters: engine.SplitList(req.Get("ClusterNames"))}
+	q := engine.AppQuery{Clusters: req.List("ClusterNames")}
 	var e *wire.Error
 	if q.MinDate, q.MaxDate, e = dates(req); e != nil {
 		return nil, e
@@ -466,9 +466,9 @@ func distApplicationData(_ context.Context, s *Server, account string, req *wire
 func describeDataDistResult(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
 	q := engine.DistQuery{
 		AppID:       req.Get("AppId"),
-		Names:       engine.SplitList(req.Get("DataNames")),
-		Versions:    engine.SplitList(req.Get("DataVersions")),
-		InstanceIDs: engine.SplitList(req.Get("InstanceIds")),
+		Names:       req.List("DataNames"),
+		Versions:    req.List("DataVersions"),
+		InstanceIDs: req.List("InstanceIds"),
 	}
 	if raw := req.Get("EnsRegionIds"); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &q.Regions); err != nil {

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ensmock/ensmock/mock/wire"
+	"github.com/ensmock/ensmock/internal/wire"
 	"github.com/ensmock/ensmock/signature"
 )
 
@@ -52,8 +52,6 @@ func (c *Credential) allows(action string) bool {
 // (Options.TimestampClock: the machine's time by default), the documented 15
 // minutes; nonces are remembered as long.
 const TimestampWindow = 15 * time.Minute
-
-const timestampLayout = "2006-01-02T15:04:05Z"
 
 // authenticator verifies V1 and V3 signatures and resolves the account.
 type authenticator struct {
@@ -234,17 +232,17 @@ func (a *authenticator) checkTime(v, name string, now time.Time) *wire.Error {
 		return wire.InvalidTimeStampFormat.WithDetail("%s %q: want UTC yyyy-MM-ddTHH:mm:ssZ", name, v)
 	}
 	if d := now.Sub(t); d > TimestampWindow || d < -TimestampWindow {
-		return wire.InvalidTimeStampExpired.WithDetail("%s %s is %s away from the server's time %s (window ±15m)", name, v, d.Round(time.Second), now.Format(timestampLayout))
+		return wire.InvalidTimeStampExpired.WithDetail("%s %s is %s away from the server's time %s (window ±15m)", name, v, d.Round(time.Second), now.Format(signature.TimestampFormat))
 	}
 	return nil
 }
 
-// parseTimestamp parses v as timestampLayout, reusing the last success.
+// parseTimestamp parses v as signature.TimestampFormat, reusing the last success.
 func (a *authenticator) parseTimestamp(v string) (time.Time, error) {
 	if p := a.lastTS.Load(); p != nil && p.text == v {
 		return p.t, nil
 	}
-	t, err := time.Parse(timestampLayout, v)
+	t, err := time.Parse(signature.TimestampFormat, v)
 	if err == nil {
 		a.lastTS.Store(&parsedTimestamp{text: v, t: t})
 	}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ensmock/ensmock/internal/control"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/mock/control"
 	"github.com/ensmock/ensmock/signature"
 )
 
@@ -30,6 +30,7 @@ func authTestServer(t *testing.T, opts Options) *Server {
 	if opts.Clock == nil {
 		opts.Clock = clock.New(clock.Manual, 0, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
 	}
+	opts.CheckResponses = true
 	srv, err := NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +230,7 @@ func TestAuthOnRefusesUnsigned(t *testing.T) {
 		if d := resp.Header.Get("X-Ensmock-Detail"); !strings.Contains(d, "--auth=off") || !strings.Contains(d, "not signed") {
 			t.Errorf("key %q: X-Ensmock-Detail %q does not mention --auth=off", tc.keyID, d)
 		}
-		last := srv.Journal().List(control.Filter{Limit: 1})
+		last := srv.Requests(control.Filter{Limit: 1})
 		if len(last) != 1 || last[0].ErrorCode != tc.code || !strings.Contains(last[0].Detail, "--auth=off") {
 			t.Errorf("key %q: journal %+v", tc.keyID, last)
 		}
@@ -241,7 +242,7 @@ func TestAuthOnRefusesUnsigned(t *testing.T) {
 	if status, body := authPush(t, srv, "testid", "wrong", authTestApp); status != 400 || body["Code"] != "SignatureDoesNotMatch" {
 		t.Fatalf("wrong secret: %d %v", status, body)
 	}
-	if last := srv.Journal().List(control.Filter{Limit: 1}); len(last) != 1 || strings.Contains(last[0].Detail, "--auth=off") {
+	if last := srv.Requests(control.Filter{Limit: 1}); len(last) != 1 || strings.Contains(last[0].Detail, "--auth=off") {
 		t.Errorf("a signed request's refusal mentions --auth=off: %+v", last)
 	}
 }
@@ -307,7 +308,7 @@ func TestParseTimestampReusesOnlyTheSameText(t *testing.T) {
 	a := newAuthenticator(false, nil, time.Now, 0)
 	for _, v := range []string{"2026-11-27T04:41:03Z", "2026-11-27T04:41:03Z", "2026-11-27T04:41:04Z", "2026-11-27T04:41:04", "", "2026-11-27T04:41:03Z", "2026-13-27T04:41:03Z"} {
 		got, gotErr := a.parseTimestamp(v)
-		want, wantErr := time.Parse(timestampLayout, v)
+		want, wantErr := time.Parse(signature.TimestampFormat, v)
 		if !got.Equal(want) || (gotErr == nil) != (wantErr == nil) {
 			t.Fatalf("%q: %v, %v; want %v, %v", v, got, gotErr, want, wantErr)
 		}

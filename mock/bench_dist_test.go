@@ -39,7 +39,7 @@ func BenchmarkDistRequestPath(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			now := time.Now().UTC()
 			clk := clock.New(clock.Manual, 0, now)
-			srv, err := mock.NewServer(mock.Options{NoListener: true, SkipResponseCheck: true, Clock: clk})
+			srv, err := mock.NewServer(mock.Options{NoListener: true, Clock: clk})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -36,7 +36,7 @@ func BenchmarkRequestPath(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			now := time.Now().UTC()
-			srv, err := mock.NewServer(mock.Options{NoListener: true, SkipResponseCheck: true, Clock: clock.New(clock.Manual, 0, now)})
+			srv, err := mock.NewServer(mock.Options{NoListener: true, Clock: clock.New(clock.Manual, 0, now)})
 			if err != nil {
 				b.Fatal(err)
 			}

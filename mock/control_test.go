@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ensmock/ensmock/internal/control"
+	"github.com/ensmock/ensmock/internal/engine"
+	"github.com/ensmock/ensmock/internal/faults"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/mock/control"
-	"github.com/ensmock/ensmock/mock/engine"
-	"github.com/ensmock/ensmock/mock/faults"
 	"github.com/ensmock/ensmock/signature"
 	"gopkg.in/yaml.v3"
 )
@@ -178,7 +178,7 @@ func TestResetIsolatesAccounts(t *testing.T) {
 		t.Fatalf("unknown key with auth off: %v", r)
 	}
 	// The journal survives a reset.
-	if n := len(f.srv.Journal().List(control.Filter{Action: "PushApplicationData"})); n != 6 {
+	if n := len(f.srv.Requests(control.Filter{Action: "PushApplicationData"})); n != 6 {
 		t.Fatalf("journal after resets: %d pushes", n)
 	}
 }
@@ -287,7 +287,7 @@ func TestJournalStaysBoundedUnderFlood(t *testing.T) {
 			if want == 0 {
 				want = control.DefaultJournalSize
 			}
-			j := f.srv.Journal()
+			j := f.srv.journal
 			list := j.List(control.Filter{})
 			if j.Len() != want || j.Cap() != want || len(list) != want {
 				t.Fatalf("journal length %d cap %d listed %d, want %d", j.Len(), j.Cap(), len(list), want)
@@ -489,7 +489,7 @@ func TestJournalBoundedUnderLargeRequests(t *testing.T) {
 			t.Fatalf("request %d: %d %s", i, rec.Code, rec.Body)
 		}
 	}
-	j := f.srv.Journal()
+	j := f.srv.journal
 	if j.Bytes() > j.MaxBytes() || j.Len() == 0 {
 		t.Fatalf("journal holds %d entries costing %d bytes, budget %d", j.Len(), j.Bytes(), j.MaxBytes())
 	}
@@ -558,8 +558,8 @@ func TestControlPlaneRefusesBrowsers(t *testing.T) {
 			t.Errorf("%s: no error message: %s", c.name, r.body)
 		}
 	}
-	if r := do("POST", "127.0.0.1", "/_ensmock/faults", `{"effect":"corrupt"}`, "Content-Type", "text/plain"); r.status != 415 || f.srv.Faults().Len() != 0 {
-		t.Fatalf("a refused POST changed state: %d, %d rules", r.status, f.srv.Faults().Len())
+	if r := do("POST", "127.0.0.1", "/_ensmock/faults", `{"effect":"corrupt"}`, "Content-Type", "text/plain"); r.status != 415 || f.srv.faults.Len() != 0 {
+		t.Fatalf("a refused POST changed state: %d, %d rules", r.status, f.srv.faults.Len())
 	}
 
 	// With a token, the token is the guard: any Host is accepted.
@@ -588,7 +588,7 @@ func TestControlPlaneCaps(t *testing.T) {
 	if r.status != 400 || !strings.Contains(string(r.body), "at most 1000 fault rules") {
 		t.Fatalf("rule 1001: %d %s", r.status, r.body)
 	}
-	if n := f.srv.Faults().Len(); n != faults.MaxRules {
+	if n := f.srv.faults.Len(); n != faults.MaxRules {
 		t.Fatalf("%d rules", n)
 	}
 	f.mustCtl(200, "DELETE", "/_ensmock/faults", "")

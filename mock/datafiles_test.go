@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ensmock/ensmock/mock/engine"
+	"github.com/ensmock/ensmock/internal/engine"
 )
 
 // FuzzDataFilesMatchesUnmarshal: the Data reader never panics, in either mode;

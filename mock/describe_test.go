@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ensmock/ensmock/mock/engine"
-	"github.com/ensmock/ensmock/mock/wire"
+	"github.com/ensmock/ensmock/internal/engine"
+	"github.com/ensmock/ensmock/internal/wire"
 )
 
 // expectedDescribe is the describe answer built whole, from engine.Describe,
@@ -99,7 +99,7 @@ func TestDescribeInPartsIsTheWholeAnswer(t *testing.T) {
 // client before the last part is gathered: the memory of an answer is bounded
 // by a part, not by the number of files (issue: 1M files made a 1.19 GB answer).
 func TestDescribeAnswerIsWrittenInBoundedParts(t *testing.T) {
-	f := newFx(t, func(o *Options) { o.SkipResponseCheck = true })
+	f := newFx(t, func(o *Options) { o.CheckResponses = false })
 	for b := range 50 {
 		items := make([]string, 100)
 		for i := range items {
@@ -162,7 +162,7 @@ func TestHostileDescribeMillionFiles(t *testing.T) {
 	if os.Getenv("ENSMOCK_HOSTILE") == "" {
 		t.Skip("long variant: set ENSMOCK_HOSTILE=1 (make hostile)")
 	}
-	f := newFx(t, func(o *Options) { o.SkipResponseCheck = true })
+	f := newFx(t, func(o *Options) { o.CheckResponses = false })
 	eng := f.srv.Engine()
 	files := make([]engine.DataFile, 100)
 	for b := range 10_000 {

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ensmock/ensmock/mock/wire"
+	"github.com/ensmock/ensmock/internal/wire"
 )
 
 // DownloadURLLifetime is how long a DescribeDataDownloadURL link stays valid, on
@@ -169,7 +169,7 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request) {
 		h.Add("X-Ensmock-Warning", fmt.Sprintf("ensmock serves at most %d bytes of synthetic content; this file declares %d bytes, the connection closes after %d", limit, size, limit))
 	}
 	if r.Method == http.MethodGet {
-		_, _ = io.CopyN(w, SyntheticContent(f.Name, f.Version), min(size, limit))
+		_, _ = io.CopyN(w, syntheticContent(f.Name, f.Version), min(size, limit))
 		if size > limit {
 			// Content-Length promised more: ending the handler now makes the
 			// server close the connection, so the client sees a short body
@@ -187,10 +187,10 @@ const MaxSyntheticBytes int64 = 64 << 20
 // maxSynthetic is MaxSyntheticBytes; tests lower it.
 var maxSynthetic = MaxSyntheticBytes
 
-// SyntheticContent is the deterministic content of a simulated data file: the
+// syntheticContent is the deterministic content of a simulated data file: the
 // SHA-256 of (name, version, block counter), block after block. The same data
 // file always downloads the same bytes.
-func SyntheticContent(name, version string) io.Reader {
+func syntheticContent(name, version string) io.Reader {
 	return &synthetic{seed: name + "\x00" + version}
 }
 

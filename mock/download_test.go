@@ -87,7 +87,7 @@ func TestDownloadReturnsTheExactBytes(t *testing.T) {
 			f := newFx(t, func(o *Options) { o.Source = c.source })
 			want := c.want
 			if want == nil {
-				want, _ = io.ReadAll(io.LimitReader(SyntheticContent("app.tar.gz", "1"), int64(c.size)))
+				want, _ = io.ReadAll(io.LimitReader(syntheticContent("app.tar.gz", "1"), int64(c.size)))
 			}
 			if code, why := f.pushCode(item("app.tar.gz", src.ts.URL+"/app.tar.gz", c.size, md5hex(want), "tar.gz"), ""); code != 0 {
 				t.Fatalf("push: %d %s", code, why)
@@ -221,7 +221,7 @@ func TestDownloadLinksForDotNames(t *testing.T) {
 		}
 		f.advance("1m")
 		link := f.downloadLink(name)
-		want, _ := io.ReadAll(io.LimitReader(SyntheticContent(name, "1"), 300))
+		want, _ := io.ReadAll(io.LimitReader(syntheticContent(name, "1"), 300))
 		for _, how := range []string{"in-process", "loopback"} {
 			var status int
 			var body []byte

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/ensmock/ensmock/mock/wire"
+	"github.com/ensmock/ensmock/internal/wire"
 )
 
 // FuzzEncode builds random push results, describe states and errors from fuzzed

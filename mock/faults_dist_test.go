@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ensmock/ensmock/internal/faults"
 	"github.com/ensmock/ensmock/mock"
-	"github.com/ensmock/ensmock/mock/faults"
 )
 
 // distStatuses maps instance id → status of data file f in DescribeDataDistResult.
@@ -37,7 +37,7 @@ func TestInstanceFaults(t *testing.T) {
 	down, other := info.Instances[0].InstanceID, info.Instances[1].InstanceID
 	h.get(call("PushApplicationData", "AppId", app, "Data", data("f")))
 	_ = h.clk.Advance(time.Minute)
-	if _, err := h.srv.Faults().Add(
+	if _, err := h.srv.AddFaults(
 		faults.Rule{Match: faults.Match{Instance: down}, Effect: faults.InstanceDown},
 		faults.Rule{Match: faults.Match{Action: "DistApplicationData", Region: "cn-jiaozuo-2"}, Effect: faults.Slow, Params: faults.Params{Latency: faults.Duration(time.Hour)}},
 		faults.Rule{Match: faults.Match{Name: "f"}, Effect: faults.Corrupt}, // a push rule: no effect on dists
@@ -67,7 +67,7 @@ func TestInstanceFaults(t *testing.T) {
 			t.Fatalf("instance %s is %s after the slow hour", id, s)
 		}
 	}
-	if _, err := h.srv.Faults().Add(faults.Rule{Match: faults.Match{Instance: "i-*"}, Effect: faults.Error, Params: faults.Params{Code: "Throttling"}}); err == nil {
+	if _, err := h.srv.AddFaults(faults.Rule{Match: faults.Match{Instance: "i-*"}, Effect: faults.Error, Params: faults.Params{Code: "Throttling"}}); err == nil {
 		t.Error("an API-level rule with match.instance was accepted")
 	}
 }

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ensmock/ensmock/internal/control"
+	"github.com/ensmock/ensmock/internal/faults"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/mock/control"
-	"github.com/ensmock/ensmock/mock/faults"
 	"github.com/ensmock/ensmock/signature"
 )
 
@@ -34,7 +34,7 @@ type fx struct {
 func newFx(t *testing.T, mod func(*Options)) *fx {
 	t.Helper()
 	clk := clock.New(clock.Manual, 0, fxStart)
-	opts := Options{NoListener: true, AuthOff: true, Clock: clk, Jitter: -1, Seed: 7, TimestampClock: TimestampMock}
+	opts := Options{NoListener: true, AuthOff: true, Clock: clk, Jitter: -1, Seed: 7, TimestampClock: TimestampMock, CheckResponses: true}
 	if mod != nil {
 		mod(&opts)
 	}
@@ -408,7 +408,7 @@ func TestLatencyFaultHonoursCancellation(t *testing.T) {
 	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/?Action=DescribeDataPushResult&Version=2017-11-10&Format=JSON&AppId=x", nil)
 	rec := httptest.NewRecorder()
 	f.srv.HTTPHandler().ServeHTTP(rec, req) // returns at once: the client is gone
-	j := f.srv.Journal().List(control.Filter{})
+	j := f.srv.Requests(control.Filter{})
 	if len(j) != 1 || j[0].HTTPStatus != 499 || j[0].ErrorCode != "ClientClosedRequest" {
 		t.Fatalf("journal: %+v", j)
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ensmock/ensmock/mock/control"
+	"github.com/ensmock/ensmock/internal/control"
 )
 
 // limitCase is a request that breaks exactly one ensmock limit.
@@ -215,7 +215,7 @@ func TestEveryLimitInBothModes(t *testing.T) {
 				}
 				before := f.ctl("GET", "/_ensmock/state", "").body
 				r := f.api(c.action, c.kv...)
-				ent := f.srv.Journal().List(control.Filter{Action: c.action, Limit: 1})[0]
+				ent := f.srv.Requests(control.Filter{Action: c.action, Limit: 1})[0]
 				if strict {
 					code := "InvalidParameter." + c.param
 					if r.status != 400 || !strings.Contains(string(r.body), `"Code":"`+code+`"`) {
@@ -384,7 +384,7 @@ func TestErrorDetailsSayWhatToFix(t *testing.T) {
 			if d := r.header.Get("X-Ensmock-Detail"); !strings.Contains(d, c.detail) {
 				t.Fatalf("detail %q, want %q", d, c.detail)
 			}
-			ent := f.srv.Journal().List(control.Filter{Limit: 1})[0]
+			ent := f.srv.Requests(control.Filter{Limit: 1})[0]
 			if ent.ErrorCode != c.code || !strings.Contains(ent.Detail, c.detail) {
 				t.Fatalf("journal %+v", ent)
 			}
@@ -411,7 +411,7 @@ func TestUnknownRegionsAreNamed(t *testing.T) {
 	if res[0].ResultCode != 300 || !strings.HasPrefix(res[0].ResultDescrip, want) || !strings.Contains(res[0].ResultDescrip, "cn-xiangyang-19") {
 		t.Fatalf("%+v", res)
 	}
-	if ent := f.srv.Journal().List(control.Filter{Limit: 1})[0]; fmt.Sprint(ent.ResultCodes) != "[300]" || !strings.Contains(ent.Detail, "item 0 (a 1): "+want) {
+	if ent := f.srv.Requests(control.Filter{Limit: 1})[0]; fmt.Sprint(ent.ResultCodes) != "[300]" || !strings.Contains(ent.Detail, "item 0 (a 1): "+want) {
 		t.Fatalf("journal %+v", ent)
 	}
 	if !strings.Contains(logs.String(), `level=INFO msg="push answered 300 for some items"`) || !strings.Contains(logs.String(), strconvQuoteInner(want)) {

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ensmock/ensmock/mock/wire"
+	"github.com/ensmock/ensmock/internal/wire"
 )
 
 // DefaultNonceCapacity bounds the nonces remembered per AccessKeyId: 65,536,

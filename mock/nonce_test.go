@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ensmock/ensmock/mock/control"
+	"github.com/ensmock/ensmock/internal/control"
 	"github.com/ensmock/ensmock/signature"
 )
 
@@ -134,7 +134,7 @@ func TestServerNonceFloodOfOneKeyKeepsAnothersWindow(t *testing.T) {
 	if got := send("key-a", "secret-a", "a-1", now); got != 400 {
 		t.Fatalf("A's replay after B's flood: %d, want 400 SignatureNonceUsed", got)
 	}
-	if last := srv.Journal().List(control.Filter{Limit: 1}); len(last) != 1 || last[0].ErrorCode != "SignatureNonceUsed" || !strings.Contains(last[0].Detail, "key-a") {
+	if last := srv.Requests(control.Filter{Limit: 1}); len(last) != 1 || last[0].ErrorCode != "SignatureNonceUsed" || !strings.Contains(last[0].Detail, "key-a") {
 		t.Errorf("journal: %+v", last)
 	}
 	if got := send("key-b", "secret-b", "b-0", now); got != 200 {

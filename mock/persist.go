@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"runtime/debug"
 
+	"github.com/ensmock/ensmock/internal/faults"
+	"github.com/ensmock/ensmock/internal/store"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/mock/engine"
-	"github.com/ensmock/ensmock/mock/faults"
-	"github.com/ensmock/ensmock/mock/store"
 )
 
 // ErrState wraps every error of the state a server starts with: a data
@@ -90,7 +89,7 @@ func mustCommit(st *store.Store, ticket uint64) {
 
 // LoadState replaces the whole engine state with st (what GET /_ensmock/state
 // prints), durably with a data dir. A bad state changes nothing.
-func (s *Server) LoadState(st engine.State) error { return s.engine.Load(st) }
+func (s *Server) LoadState(st State) error { return s.engine.Load(st) }
 
 func buildVersion() string {
 	if bi, ok := debug.ReadBuildInfo(); ok {

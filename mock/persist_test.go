@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ensmock/ensmock/internal/engine"
+	"github.com/ensmock/ensmock/internal/store"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/mock/engine"
-	"github.com/ensmock/ensmock/mock/store"
 )
 
 // newDirFx is newFx on a data dir, with a manual clock starting at start.
@@ -47,7 +47,7 @@ func (f *fx) stateJSON() string {
 func rulesOf(t *testing.T, f *fx) string {
 	t.Helper()
 	var out []string
-	for _, s := range f.srv.Faults().List() {
+	for _, s := range f.srv.faults.List() {
 		b, _ := json.Marshal(s.Rule)
 		out = append(out, string(b))
 	}

@@ -69,7 +69,7 @@ func (w *fakeWall) set(d time.Duration) { w.off.Store(int64(d)) }
 // unless edit sets one, is manual, at the machine's time.
 func sdkMockWith(t *testing.T, edit func(*mock.Options)) (*mock.Server, *clock.Clock) {
 	t.Helper()
-	opts := mock.Options{Credentials: sdkCreds()}
+	opts := mock.Options{Credentials: sdkCreds(), CheckResponses: true}
 	if edit != nil {
 		edit(&opts)
 	}

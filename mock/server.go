@@ -8,6 +8,7 @@ package mock
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -19,14 +20,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ensmock/ensmock/internal/control"
+	"github.com/ensmock/ensmock/internal/engine"
+	"github.com/ensmock/ensmock/internal/faults"
+	"github.com/ensmock/ensmock/internal/fetch"
+	"github.com/ensmock/ensmock/internal/store"
 	"github.com/ensmock/ensmock/internal/ui"
+	"github.com/ensmock/ensmock/internal/wire"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/mock/control"
-	"github.com/ensmock/ensmock/mock/engine"
-	"github.com/ensmock/ensmock/mock/faults"
-	"github.com/ensmock/ensmock/mock/fetch"
-	"github.com/ensmock/ensmock/mock/store"
-	"github.com/ensmock/ensmock/mock/wire"
 	"github.com/ensmock/ensmock/spec"
 )
 
@@ -45,8 +46,8 @@ type Options struct {
 
 	// Clock drives every status; default a real clock. Use clock.New(clock.Manual, ...) in tests.
 	Clock *clock.Clock
-	// Topology of regions and file servers; default engine.DefaultTopology().
-	Topology *engine.Topology
+	// Topology of regions and file servers; default DefaultTopology().
+	Topology *Topology
 	// Seed makes transfer jitter and faults deterministic.
 	Seed uint64
 	// BaseLatency and Bandwidth (bytes/s) shape transfer times; see engine.Config.
@@ -74,7 +75,7 @@ type Options struct {
 	// Spec replaces the embedded OpenAPI document (tests that change a constraint).
 	Spec []byte
 	// Limits bound the size of a request.
-	Limits wire.Limits
+	Limits Limits
 	// NonceCapacity bounds the signature nonces remembered per AccessKeyId
 	// (default DefaultNonceCapacity; all keys together stay within MaxNonceEntries).
 	NonceCapacity int
@@ -95,7 +96,7 @@ type Options struct {
 
 	// Faults are the fault rules in force at start (e.g. a --scenario file);
 	// more come and go through the control plane.
-	Faults []faults.Rule
+	Faults []FaultRule
 
 	// JournalSize bounds the request journal (default 1000 entries).
 	JournalSize int
@@ -112,11 +113,11 @@ type Options struct {
 	// answers only /_ensmock/health there): serve ControlHandler() elsewhere.
 	ControlSeparate bool
 
-	// CheckResponses validates every JSON response against the spec before it is
-	// sent (a mismatch answers 500 InternalError). Always on inside test binaries
-	// unless SkipResponseCheck is set (benchmarks measure the production path).
-	CheckResponses    bool
-	SkipResponseCheck bool
+	// CheckResponses validates every JSON answer (success or error) against
+	// the spec right after it is encoded, and answers 500 InternalError instead
+	// of one that does not match. It costs CPU per request: the project's own
+	// tests set it, so every answer they receive is proven to match ens.yaml.
+	CheckResponses bool
 
 	// Logger receives structured logs; default: discard.
 	Logger *slog.Logger
@@ -125,7 +126,7 @@ type Options struct {
 	// it at start (persist.go); empty: memory only.
 	DataDir string
 	// State seeds the engine at start (on a new DataDir only, when one is set).
-	State *engine.State
+	State *State
 	// OnStoreFailure is called when the data dir can no longer be written
 	// (no change is acknowledged after that); default: logged.
 	OnStoreFailure func(error)
@@ -308,11 +309,7 @@ func newServer(opts Options) (*Server, error) {
 		mux.Handle(control.Prefix, s.controlMux)
 	}
 	mux.HandleFunc("/file/", s.serveDownload)
-	if s.checkResponses() {
-		mux.HandleFunc("/", s.checked(s.serveAPI))
-	} else {
-		mux.HandleFunc("/", s.serveAPI)
-	}
+	mux.HandleFunc("/", s.serveAPI)
 	s.handler = mux
 	ok = true
 	return s, nil
@@ -384,19 +381,29 @@ func HandlerClient(h http.Handler) *http.Client {
 // Clock is the mock's clock.
 func (s *Server) Clock() *clock.Clock { return s.clock }
 
-// Engine is the mock's state.
+// Engine is the mock's state. Its type is internal: only this module's own tests use it;
+// users read the state through State dumps (GET /_ensmock/state) and Requests.
 func (s *Server) Engine() *engine.Engine { return s.engine }
 
-// Faults is the live set of fault rules (the control plane's /_ensmock/faults).
-func (s *Server) Faults() *faults.Set { return s.faults }
+// AddFaults adds fault rules, all or none (POST /_ensmock/faults); it returns
+// them with their ids.
+func (s *Server) AddFaults(rules ...FaultRule) ([]FaultRule, error) { return s.faults.Add(rules...) }
 
-// Journal is the request journal (the control plane's /_ensmock/requests).
-func (s *Server) Journal() *control.Journal { return s.journal }
+// RemoveFault removes the fault rule id (DELETE /_ensmock/faults/{id}) and
+// reports whether there was one.
+func (s *Server) RemoveFault(id string) bool { return s.faults.Remove(id) }
+
+// FaultRules lists the fault rules in force with how often each applied (GET /_ensmock/faults).
+func (s *Server) FaultRules() []FaultStatus { return s.faults.List() }
+
+// Requests lists the journal's entries that match f, newest first
+// (GET /_ensmock/requests): why a call failed, what it was answered.
+func (s *Server) Requests(f RequestFilter) []RequestEntry { return s.journal.List(f) }
 
 // CountRequests is the number of requests in the journal that match f
 // (WireMock-style verification: "was it called, with these parameters?"); the
 // journal keeps the latest requests only (see docs/control-plane.md).
-func (s *Server) CountRequests(f control.Filter) int { return s.journal.Count(f) }
+func (s *Server) CountRequests(f RequestFilter) int { return s.journal.Count(f) }
 
 // ControlHandler is the control plane alone (paths under /_ensmock/, with the
 // live view at /_ensmock/ui/), to serve on a listener of its own when
@@ -474,7 +481,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	req, werr := wire.Decode(r, s.opts.Limits)
 	ent := control.Entry{Time: s.clock.Now(), RequestID: req.RequestID, Action: req.Action, Method: r.Method}
 	defer func() {
-		ent.Latency = control.Duration(time.Since(start))
+		ent.Latency = clock.Duration(time.Since(start))
 		ent.SetRawParams(req.Params, r.URL.RawQuery, req.Form)
 		ent.Warnings = req.Warnings
 		s.journal.Record(ent)
@@ -488,6 +495,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		warned = len(req.Warnings)
 	}
 	fail := func(e *wire.Error) {
+		if s.opts.CheckResponses {
+			var b bytes.Buffer
+			wire.EncodeError(&b, req.RequestID, req.Format, e)
+			if bad := s.checkResponse(r.Context(), req, e.Status, b.Bytes()); bad != nil {
+				e = bad
+			}
+		}
 		ent.HTTPStatus, ent.ErrorCode, ent.Detail = e.Status, e.Code, e.Detail
 		setWarnings()
 		wire.WriteError(w, req.RequestID, req.Format, e)
@@ -542,7 +556,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	buf := bodies.Get().(*bytes.Buffer)
 	defer recycle(buf)
-	if sb, ok := body.(streamBody); ok {
+	if sb, ok := body.(streamBody); ok && !s.opts.CheckResponses {
 		// Written in parts: the status goes with the first part, so an error
 		// before it is still answered as an error.
 		started := false
@@ -567,9 +581,22 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		ent.HTTPStatus = http.StatusOK
 		_ = flush()
 		return
-	}
-	if err := wire.Encode(buf, req.Format, req.Action, body); err != nil {
+	} else if ok {
+		// Checked responses are checked whole: the parts are collected first.
+		var whole bytes.Buffer
+		collect := func() error { whole.Write(buf.Bytes()); buf.Reset(); return nil }
+		if e := sb.encode(buf, req.Format, req.Action, collect); e != nil {
+			fail(e)
+			return
+		}
+		_ = collect()
+		buf.Write(whole.Bytes())
+	} else if err := wire.Encode(buf, req.Format, req.Action, body); err != nil {
 		fail(wire.InternalError.WithDetail("encode: %v", err))
+		return
+	}
+	if e := s.checkResponse(r.Context(), req, http.StatusOK, buf.Bytes()); e != nil {
+		fail(e)
 		return
 	}
 	if p, ok := body.(*pushApplicationDataResponse); ok {
@@ -583,6 +610,22 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	ent.SetResponse(buf.Bytes()) // a copy, cut at 4 KiB: buf is recycled
 	setWarnings()
 	wire.WriteSuccess(w, req.RequestID, req.Format, buf.Bytes())
+}
+
+// checkResponse validates an encoded JSON answer of req's action against the
+// spec (Options.CheckResponses), returning the 500 to send instead of one that
+// does not match; nil when it matches, when checking is off, for XML, and for
+// a request whose action the spec does not know.
+func (s *Server) checkResponse(ctx context.Context, req *wire.Request, status int, body []byte) *wire.Error {
+	if !s.opts.CheckResponses || req.Format != wire.JSON || s.validator.Check(req.Action, http.MethodGet) != nil {
+		return nil
+	}
+	err := s.validator.CheckResponse(ctx, req.Action, status, http.Header{"Content-Type": {wire.ContentTypeJSON}}, body)
+	if err == nil {
+		return nil
+	}
+	s.log.Error("response does not match the spec", "action", req.Action, "err", err, "body", string(body))
+	return wire.InternalError.WithDetail("ensmock bug: the %s response does not match spec/ens.yaml: %v", req.Action, err)
 }
 
 // bodies recycles the buffers success bodies are encoded into; one larger than

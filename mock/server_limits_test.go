@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ensmock/ensmock/mock/faults"
+	"github.com/ensmock/ensmock/internal/faults"
 )
 
 // TestHTTPClientConcurrent: HTTPClient is built once, in NewServer; concurrent

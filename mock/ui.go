@@ -5,9 +5,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ensmock/ensmock/internal/control"
+	"github.com/ensmock/ensmock/internal/engine"
 	"github.com/ensmock/ensmock/internal/ui"
-	"github.com/ensmock/ensmock/mock/control"
-	"github.com/ensmock/ensmock/mock/engine"
 )
 
 // uiSource adapts the mock's parts to what the live view (internal/ui) reads.

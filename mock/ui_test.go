@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ensmock/ensmock/internal/engine"
 	"github.com/ensmock/ensmock/mock"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/mock/engine"
 )
 
 // uiMock is a mock whose app holds n data files (pushed straight to the engine),
@@ -20,7 +20,7 @@ import (
 func uiMock(tb testing.TB, n int, opts mock.Options) *mock.Server {
 	tb.Helper()
 	clk := clock.New(clock.Manual, 1, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
-	opts.NoListener, opts.Clock, opts.SkipResponseCheck = true, clk, true
+	opts.NoListener, opts.Clock = true, clk
 	srv, err := mock.NewServer(opts)
 	if err != nil {
 		tb.Fatal(err)

@@ -17,15 +17,16 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ens"
 
 	"github.com/ensmock/ensmock/conformance"
+	"github.com/ensmock/ensmock/internal/engine"
 	"github.com/ensmock/ensmock/mock"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/mock/engine"
 )
 
 // conformMock starts a mock on a loopback port with a manual clock.
 func conformMock(t *testing.T, opts mock.Options) *mock.Server {
 	t.Helper()
 	opts.Clock = clock.New(clock.Manual, 1, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	opts.CheckResponses = true
 	srv, err := mock.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)

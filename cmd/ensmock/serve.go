@@ -20,8 +20,6 @@ import (
 
 	"github.com/ensmock/ensmock/mock"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/mock/engine"
-	"github.com/ensmock/ensmock/mock/faults"
 )
 
 func init() {
@@ -201,14 +199,14 @@ func (f *serveFlags) options(c *command, stderr io.Writer) (mock.Options, error)
 		opts.Credentials = creds
 	}
 	if f.scenario != "" {
-		rules, err := faults.LoadScenario(f.scenario)
+		rules, err := mock.LoadScenario(f.scenario)
 		if err != nil {
 			return opts, fmt.Errorf("%s: %w", c.source("scenario"), err)
 		}
 		opts.Faults = rules
 	}
 	if f.topology != "" {
-		var t engine.Topology
+		var t mock.Topology
 		if err := readYAML(f.topology, &t); err != nil {
 			return opts, fmt.Errorf("%s: %w", c.source("topology"), err)
 		}

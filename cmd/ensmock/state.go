@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/ensmock/ensmock/mock"
-	"github.com/ensmock/ensmock/mock/engine"
 )
 
 // stateFlags adds serve's persistence and seeding flags.
@@ -35,7 +34,7 @@ func (f *serveFlags) stateOptions(opts *mock.Options) error {
 	if err != nil {
 		return fmt.Errorf("--state: %w", err)
 	}
-	st, err := engine.ParseState(data)
+	st, err := mock.ParseState(data)
 	if err != nil {
 		return fmt.Errorf("--state %s: %w", f.stateFile, err)
 	}

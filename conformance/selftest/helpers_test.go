@@ -20,7 +20,7 @@ import (
 // suite advances it through the control plane).
 func newMock(t testing.TB, opts mock.Options) *mock.Server {
 	t.Helper()
-	opts.NoListener = true
+	opts.NoListener, opts.CheckResponses = true, true
 	if opts.Clock == nil {
 		opts.Clock = clock.New(clock.Manual, 1, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	}

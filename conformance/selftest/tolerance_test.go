@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/ensmock/ensmock/conformance"
+	"github.com/ensmock/ensmock/internal/engine"
 	"github.com/ensmock/ensmock/mock"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/mock/engine"
 	"github.com/ensmock/ensmock/signature"
 	"github.com/ensmock/ensmock/spec"
 )

@@ -16,10 +16,10 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/ensmock/ensmock/internal/engine"
+	"github.com/ensmock/ensmock/internal/faults"
 	"github.com/ensmock/ensmock/mock"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/mock/engine"
-	"github.com/ensmock/ensmock/mock/faults"
 )
 
 // chromium finds the system's Chromium (ENSMOCK_CHROMIUM overrides the search).
@@ -155,14 +155,14 @@ const (
 // (a corrupt fault), fresh.bin and two hostile names PUSHING.
 func setUpStates(t testing.TB, srv *mock.Server, clk *clock.Clock, app string) {
 	t.Helper()
-	if _, err := srv.Faults().Add(faults.Rule{ID: "corrupt-bad", Effect: faults.Corrupt, Match: faults.Match{Name: "bad-*"}}); err != nil {
+	if _, err := srv.AddFaults(faults.Rule{ID: "corrupt-bad", Effect: faults.Corrupt, Match: faults.Match{Name: "bad-*"}}); err != nil {
 		t.Fatal(err)
 	}
 	push(t, srv, app, "done.bin", "bad-file")
 	if err := clk.Advance(time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if !srv.Faults().Remove("corrupt-bad") {
+	if !srv.RemoveFault("corrupt-bad") {
 		t.Fatal("the corrupt rule is gone")
 	}
 	push(t, srv, app, "fresh.bin", scriptName, imgName)
@@ -236,7 +236,7 @@ func TestLiveView(t *testing.T) {
 		chromedp.Click(css(`#fault-add`)),
 		poll(`[...document.querySelectorAll('#faults tbody tr')].some(tr => tr.cells[1] && tr.cells[1].textContent === 'slow' && tr.cells[2].textContent.includes('<b>x</b>*'))`),
 	)
-	list := srv.Faults().List()
+	list := srv.FaultRules()
 	if len(list) != 1 || list[0].Effect != faults.Slow || list[0].Match.Name != glob || list[0].Params.Factor != 5 {
 		t.Fatalf("the mock's faults after the form: %+v", list)
 	}
@@ -247,7 +247,7 @@ func TestLiveView(t *testing.T) {
 		chromedp.Click(css(fmt.Sprintf(`#faults button[data-delete=%q]`, list[0].ID))),
 		poll(`document.querySelector('#faults tbody tr.empty') !== null`),
 	)
-	if n := len(srv.Faults().List()); n != 0 {
+	if n := len(srv.FaultRules()); n != 0 {
 		t.Fatalf("%d faults left after delete", n)
 	}
 

@@ -9,8 +9,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/ensmock/ensmock/internal/faults"
 	"github.com/ensmock/ensmock/mock"
-	"github.com/ensmock/ensmock/mock/faults"
 )
 
 // TestScreenshots writes docs/img/live-view.png and docs/img/conformance-report.png
@@ -26,13 +26,13 @@ func TestScreenshots(t *testing.T) {
 	// a mock with data files in every status, partial failures, faults and a journal
 	srv, clk := newMock(t, mock.Options{})
 	const app = "e76f8985-7965-41fc-925b-9648bb6bf650"
-	if _, err := srv.Faults().Add(faults.Rule{ID: "wuxi-down", Effect: faults.RegionDown, Match: faults.Match{Region: "cn-wuxi-5", Name: "model-*"}, Params: faults.Params{Mode: faults.ModeFail}}); err != nil {
+	if _, err := srv.AddFaults(faults.Rule{ID: "wuxi-down", Effect: faults.RegionDown, Match: faults.Match{Region: "cn-wuxi-5", Name: "model-*"}, Params: faults.Params{Mode: faults.ModeFail}}); err != nil {
 		t.Fatal(err)
 	}
 	push(t, srv, app, "web-frontend", "api-gateway", "model-weights", "model-tokenizer", "config-bundle")
 	push(t, srv, "video-edge-app", "transcoder", "player-assets")
 	push(t, srv, "video-edge-app", "bad-thumbnails") // fails below: corrupt
-	if _, err := srv.Faults().Add(faults.Rule{ID: "corrupt-bad", Effect: faults.Corrupt, Match: faults.Match{Name: "bad-*"}}); err != nil {
+	if _, err := srv.AddFaults(faults.Rule{ID: "corrupt-bad", Effect: faults.Corrupt, Match: faults.Match{Name: "bad-*"}}); err != nil {
 		t.Fatal(err)
 	}
 	push(t, srv, app, "bad-checksum-pkg")
@@ -40,7 +40,7 @@ func TestScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	push(t, srv, app, "web-frontend", "release-2025-03", "hotfix-1742")
-	if _, err := srv.Faults().Add(faults.Rule{ID: "slow-chengdu", Effect: faults.Slow, Match: faults.Match{Region: "cn-chengdu-*"}, Params: faults.Params{Factor: 5}}); err != nil {
+	if _, err := srv.AddFaults(faults.Rule{ID: "slow-chengdu", Effect: faults.Slow, Match: faults.Match{Region: "cn-chengdu-*"}, Params: faults.Params{Factor: 5}}); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := httpClient.Get(srv.URL() + "/?Action=PushApplicationData&Version=2017-11-10&Format=JSON&AppId=" + app + "&Data=%5B%5D")

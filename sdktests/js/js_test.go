@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ensmock/ensmock/internal/control"
 	"github.com/ensmock/ensmock/mock"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/mock/control"
 )
 
 // requireNode returns the node binary, or skips (fails under ENSMOCK_REQUIRE_NODE=1)
@@ -108,11 +108,11 @@ func TestJSClients(t *testing.T) {
 	}
 	// The errors the clients parsed came from this mock.
 	for _, code := range []string{"NoPermission", "SignatureDoesNotMatch", "InvalidParameter.Data"} {
-		if got := srv.Journal().List(control.Filter{Code: code}); len(got) != 3 {
+		if got := srv.Requests(control.Filter{Code: code}); len(got) != 3 {
 			t.Errorf("the journal holds %d %s refusals, want one per client (3)", len(got), code)
 		}
 	}
-	if got := srv.Journal().List(control.Filter{Action: "DescribeDataDownloadURL", Status: 200}); len(got) != 3 {
+	if got := srv.Requests(control.Filter{Action: "DescribeDataDownloadURL", Status: 200}); len(got) != 3 {
 		t.Errorf("%d successful DescribeDataDownloadURL calls, want 3", len(got))
 	}
 }

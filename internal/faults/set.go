@@ -14,8 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ensmock/ensmock/mock/engine"
-	"github.com/ensmock/ensmock/mock/wire"
+	"github.com/ensmock/ensmock/internal/engine"
+	"github.com/ensmock/ensmock/internal/wire"
 )
 
 // pushAction is the API action whose pushes the engine-level effects bend.
@@ -162,18 +162,11 @@ type Status struct {
 
 // MarshalJSON writes the rule's canonical form plus index and applied.
 func (s Status) MarshalJSON() ([]byte, error) {
-	type canonical struct {
-		ID          string   `json:"id"`
-		Match       Match    `json:"match"`
-		Effect      string   `json:"effect"`
-		Params      Params   `json:"params"`
-		Probability *float64 `json:"probability,omitempty"`
-		Count       int      `json:"count,omitempty"`
-		Index       uint64   `json:"index"`
-		Applied     int      `json:"applied"`
-	}
-	r := s.Rule
-	return jsonMarshal(canonical{r.ID, r.Match, r.Effect, r.Params, r.Probability, r.Count, s.Index, s.Applied})
+	return json.Marshal(struct {
+		canonicalRule
+		Index   uint64 `json:"index"`
+		Applied int    `json:"applied"`
+	}{s.Rule.canonical(), s.Index, s.Applied})
 }
 
 // NewSet returns an empty set. now is the clock used for throttling headers.
@@ -456,5 +449,3 @@ func corruptReason(e *entry, f engine.DataFile, srv engine.Server) string {
 	}
 	return fmt.Sprintf("md5 mismatch on %s: expected %s, got %s (fault %s)", srv.ID, want, got, e.ID)
 }
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -12,9 +12,9 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/ensmock/ensmock/internal/engine"
+	"github.com/ensmock/ensmock/internal/faults"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/mock/engine"
-	"github.com/ensmock/ensmock/mock/faults"
 )
 
 func rec(acct, app, name string, pos int32) *engine.FileRecord {

@@ -68,7 +68,7 @@ func buildScale(tb testing.TB) (*Engine, uint64) {
 // replicas) and reports the memory per
 // replica, then times DescribeDataPushResult with filters and paging at that size.
 //
-//	go test -run='^$' -bench=Scale -benchtime=200x ./mock/engine/
+//	go test -run='^$' -bench=Scale -benchtime=200x ./internal/engine/
 func BenchmarkScale(b *testing.B) {
 	var e *Engine
 	var heap uint64

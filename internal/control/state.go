@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/ensmock/ensmock/mock/engine"
+	"github.com/ensmock/ensmock/internal/engine"
 )
 
 // statePage is how many data files the state dump copies out of the engine at

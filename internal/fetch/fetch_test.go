@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ensmock/ensmock/mock/engine"
+	"github.com/ensmock/ensmock/internal/engine"
 )
 
 func TestVerify(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ensmock/ensmock/mock/engine"
+	"github.com/ensmock/ensmock/internal/engine"
 )
 
 // BenchmarkSaveFileParallel: records of 16 replicas saved and waited for by

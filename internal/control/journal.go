@@ -1,13 +1,14 @@
 package control
 
 import (
-	"fmt"
 	"maps"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ensmock/ensmock/mock/clock"
 )
 
 // DefaultJournalSize is the number of requests the journal keeps.
@@ -61,8 +62,8 @@ type Entry struct {
 	ResultCodes []int             `json:"resultCodes,omitempty"` // PushApplicationData, per data file (the first 1000)
 	// Response is the body of a successful answer (JSON or XML, as sent), cut
 	// at 4 KiB. Refusals are described by HTTPStatus, ErrorCode and Detail.
-	Response string   `json:"response,omitempty"`
-	Latency  Duration `json:"latency"` // wall time spent answering
+	Response string         `json:"response,omitempty"`
+	Latency  clock.Duration `json:"latency"` // wall time spent answering
 
 	// raw holds a copy of a small request's raw query string followed by its
 	// form body (when one was merged in: hasForm), decoded into Params when the
@@ -130,28 +131,6 @@ func (e *Entry) cost() int {
 		n += len(k) + len(v) + 48
 	}
 	return n
-}
-
-// Duration marshals as a Go duration string.
-type Duration time.Duration
-
-// MarshalJSON writes e.g. "1.2ms".
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return []byte(strconv.Quote(time.Duration(d).String())), nil
-}
-
-// UnmarshalJSON reads a Go duration string (Go clients decode entries too).
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return fmt.Errorf("latency %s: want a Go duration string", b)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
 }
 
 // redacted parameters never reach the journal.

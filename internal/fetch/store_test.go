@@ -17,7 +17,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/ensmock/ensmock/mock/engine"
+	"github.com/ensmock/ensmock/internal/engine"
 )
 
 func newFetcher(t *testing.T, o Options) *Fetcher {

@@ -4,7 +4,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/ensmock/ensmock/mock/engine"
+	"github.com/ensmock/ensmock/internal/engine"
 )
 
 // maxStateBody bounds a PUT /_ensmock/state body (a state is larger than the

@@ -86,6 +86,23 @@ func (r *Request) Get(name string) string {
 	return ""
 }
 
+// List is a comma-separated parameter (DataNames, RegionIds, ...) as a list:
+// blanks trimmed, empty items dropped, nil when absent.
+func (r *Request) List(name string) []string {
+	v := r.Get(name)
+	if v == "" {
+		return nil
+	}
+	parts := strings.Split(v, ",")
+	out := parts[:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Has says whether a parameter was sent (even empty).
 func (r *Request) Has(name string) bool { _, ok := r.Params[name]; return ok }
 
@@ -245,10 +262,20 @@ func Recommend(code, requestID string) string {
 	return "https://api.aliyun.com/troubleshoot?q=" + url.QueryEscape(code) + "&product=Ens&requestId=" + requestID
 }
 
-// WriteError answers an error in the request's format.
-func WriteError(w http.ResponseWriter, requestID string, f Format, e *Error) {
+// EncodeError renders the error envelope of e into buf, as WriteError sends it.
+func EncodeError(buf *bytes.Buffer, requestID string, f Format, e *Error) {
 	rec := Recommend(e.Code, requestID)
 	body := errorBody{RequestID: requestID, HostID: Host, Code: e.Code, Message: e.Message, Recommend: rec, RecXML: cdata{rec}}
+	if f == JSON {
+		_ = marshalJSON(buf, body)
+		return
+	}
+	buf.WriteString("<?xml version='1.0' encoding='UTF-8'?>")
+	_ = xml.NewEncoder(buf).Encode(body)
+}
+
+// WriteError answers an error in the request's format.
+func WriteError(w http.ResponseWriter, requestID string, f Format, e *Error) {
 	h := w.Header()
 	for k, vs := range e.Header {
 		h[k] = vs
@@ -259,12 +286,10 @@ func WriteError(w http.ResponseWriter, requestID string, f Format, e *Error) {
 	var buf bytes.Buffer
 	if f == JSON {
 		h.Set("Content-Type", ContentTypeJSON)
-		_ = marshalJSON(&buf, body)
 	} else {
 		h.Set("Content-Type", ContentTypeXML)
-		buf.WriteString("<?xml version='1.0' encoding='UTF-8'?>")
-		_ = xml.NewEncoder(&buf).Encode(body)
 	}
+	EncodeError(&buf, requestID, f, e)
 	h.Set("x-acs-request-id", requestID)
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(buf.Bytes())

@@ -15,9 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ensmock/ensmock/internal/engine"
+	"github.com/ensmock/ensmock/internal/faults"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/mock/engine"
-	"github.com/ensmock/ensmock/mock/faults"
 )
 
 // Prefix is where the control plane lives.

@@ -23,7 +23,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/ensmock/ensmock/mock/engine"
+	"github.com/ensmock/ensmock/internal/engine"
 )
 
 // Defaults.

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ensmock/ensmock/internal/engine"
+	"github.com/ensmock/ensmock/internal/faults"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/mock/engine"
-	"github.com/ensmock/ensmock/mock/faults"
 )
 
 func newHandler(t *testing.T, cfg engine.Config) (*Handler, *engine.Engine) {

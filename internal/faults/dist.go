@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ensmock/ensmock/mock/engine"
+	"github.com/ensmock/ensmock/internal/engine"
 )
 
 // distAction is the API action whose per-instance transfers the dist effects bend.

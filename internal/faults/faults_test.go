@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ensmock/ensmock/mock/engine"
+	"github.com/ensmock/ensmock/internal/engine"
 )
 
 var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -1089,18 +1089,3 @@ func (e *Engine) Snapshot(acct string) State {
 	}
 	return st
 }
-
-// SplitList splits a comma-separated parameter, trimming blanks and dropping empties.
-func SplitList(s string) []string {
-	if s == "" {
-		return nil
-	}
-	parts := strings.Split(s, ",")
-	out := parts[:0]
-	for _, p := range parts {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}

@@ -96,7 +96,7 @@ func TestConcurrentSamePushStartsOnce(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			c := &signedClient{base: srv.URL(), id: "testid", secret: "testsecret", now: srv.Clock().Now(), nonce: &nonce,
-				http: &http.Client{Transport: &http.Transport{}}, debugPrefix: "same"}
+				http: &http.Client{Timeout: testTimeout, Transport: &http.Transport{}}, debugPrefix: "same"}
 			<-start
 			status, body, err := c.call(url.Values{"Action": {"PushApplicationData"}, "AppId": {"race-app"}, "Data": {data("contended")}})
 			if err != nil || status != 200 {
@@ -143,7 +143,7 @@ func TestAccountsNeverMixState(t *testing.T) {
 	var clients []*signedClient
 	for a := range accounts {
 		c := &signedClient{base: srv.URL(), id: creds[a].AccessKeyID, secret: creds[a].AccessKeySecret, now: srv.Clock().Now(),
-			nonce: &nonce, http: &http.Client{Transport: &http.Transport{}}, debugPrefix: "mix"}
+			nonce: &nonce, http: &http.Client{Timeout: testTimeout, Transport: &http.Transport{}}, debugPrefix: "mix"}
 		own := fmt.Sprintf("acct%d-", a)
 		describe := func() (describeBody, bool) {
 			status, body, err := c.call(url.Values{"Action": {"DescribeDataPushResult"}, "AppId": {"shared-app"}})
@@ -217,7 +217,7 @@ func TestStuckClientsDoNotBlockOthers(t *testing.T) {
 	srv := newLoopbackMock(t, mock.Options{})
 	var nonce atomic.Uint64
 	c := &signedClient{base: srv.URL(), id: "testid", secret: "testsecret", now: srv.Clock().Now(), nonce: &nonce,
-		http: &http.Client{Transport: &http.Transport{}}, debugPrefix: "stuck"}
+		http: &http.Client{Timeout: testTimeout, Transport: &http.Transport{}}, debugPrefix: "stuck"}
 	if status, body, err := c.call(url.Values{"Action": {"PushApplicationData"}, "AppId": {"app"}, "Data": {data("before")}}); err != nil || status != 200 {
 		t.Fatalf("%d %v %s", status, err, body)
 	}

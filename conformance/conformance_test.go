@@ -190,7 +190,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		"bad list":    {Endpoint: "127.0.0.1:1", AccessKeyID: "a", AccessKeySecret: "b", KnownFailing: filepath.Join(t.TempDir(), "x")},
 	} {
 		cfg.Output = &strings.Builder{}
-		cfg.HTTPClient = &http.Client{Transport: refuse{}}
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: refuse{}}
 		if _, err := Run(context.Background(), cfg); err == nil {
 			t.Errorf("%s: Run accepted the configuration", name)
 		}

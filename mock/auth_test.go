@@ -55,7 +55,7 @@ func authCall(t *testing.T, srv *Server, keyID, secret, action string, params ur
 	case keyID != "":
 		q.Set("AccessKeyId", keyID)
 	}
-	resp, err := http.Post(srv.URL()+"/?"+q.Encode(), "application/x-www-form-urlencoded", nil)
+	resp, err := testClient.Post(srv.URL()+"/?"+q.Encode(), "application/x-www-form-urlencoded", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestAuthOff(t *testing.T) {
 		req.Header.Set("x-acs-action", "PushApplicationData")
 		req.Header.Set("x-acs-version", "2017-11-10")
 		req.Header.Set("Authorization", "ACS3-HMAC-SHA256 Credential=team-key,SignedHeaders=host,Signature=00")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,7 +291,7 @@ func TestUnsupportedV3Algorithm(t *testing.T) {
 		req.Header.Set("Accept", "application/json")
 		signature.SignV3(req, nil, "DescribeDataPushResult", "2017-11-10", "testid", "testsecret", "n-"+alg, srv.Clock().Wall())
 		req.Header.Set("Authorization", strings.Replace(req.Header.Get("Authorization"), signature.V3Algorithm, alg, 1))
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -83,7 +83,7 @@ func TestControlSeparateListener(t *testing.T) {
 	}
 	ts := httptest.NewServer(f.srv.ControlHandler())
 	defer ts.Close()
-	resp, err := http.Post(ts.URL+"/_ensmock/clock/advance", "application/json", strings.NewReader(`{"by":"1m"}`))
+	resp, err := testClient.Post(ts.URL+"/_ensmock/clock/advance", "application/json", strings.NewReader(`{"by":"1m"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

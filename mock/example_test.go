@@ -75,6 +75,8 @@ func ExampleNewServer_darabonba() {
 		AccessKeyId:     tea.String("testid"),
 		AccessKeySecret: tea.String("testsecret"),
 		NoProxy:         tea.String(srv.Endpoint()), // the SDK would send even loopback through $HTTP_PROXY
+		ReadTimeout:     tea.Int(10_000),            // milliseconds; without them the client waits forever
+		ConnectTimeout:  tea.Int(5_000),
 	})
 	if err != nil {
 		log.Fatal(err)

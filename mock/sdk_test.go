@@ -116,6 +116,10 @@ func sdk1Client(t *testing.T, id, secret, token string) *ens.Client {
 		t.Fatal(err)
 	}
 	c.SetNoProxy("127.0.0.1") // never through an HTTP_PROXY of the environment
+	// The SDK's defaults (10 s read, 5 s connect) would bound a call too; set
+	// here so the bound is the tests' own, whatever a new SDK version defaults to.
+	c.SetReadTimeout(testTimeout)
+	c.SetConnectTimeout(testTimeout)
 	t.Cleanup(c.Shutdown)
 	return c
 }
@@ -246,6 +250,9 @@ func daraClient(t *testing.T, endpoint, alg, id, secret, token string) *openapi.
 		AccessKeyId:     tea.String(id),
 		AccessKeySecret: tea.String(secret),
 		NoProxy:         tea.String(endpoint), // exact host:port: never through an HTTP_PROXY
+		// Without these the Darabonba runtime sends with no timeout at all.
+		ReadTimeout:    tea.Int(int(testTimeout.Milliseconds())),
+		ConnectTimeout: tea.Int(int(testTimeout.Milliseconds())),
 	}
 	if alg != "" {
 		cfg.SignatureAlgorithm = tea.String(alg)
@@ -731,7 +738,7 @@ func rawV1Post(t *testing.T, endpoint string, params, form url.Values) (*http.Re
 
 func rawSend(t *testing.T, req *http.Request) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

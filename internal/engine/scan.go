@@ -4,9 +4,6 @@ import (
 	"hash/maphash"
 	"math"
 	"slices"
-	"strconv"
-	"strings"
-	"time"
 )
 
 // The Describe scan. An app keeps, next to its files in order of first push, a
@@ -176,129 +173,6 @@ func (f *filter) scan(ix *index, p *app, from, to int) (page []*file, total int)
 		visit(i)
 	}
 	return page, total
-}
-
-// The transfer jitter hashes "seed\x00name\x00version\x00server\x00attempt"
-// (the decimal numbers as fmt's %d writes them) with FNV-64a, without fmt or
-// an allocation, in three steps: jitterHashSeed once per engine, jitterHashFile
-// once per push (the part every server of the push shares), jitterHashServer
-// once per server and attempt.
-func jitterHashSeed(seed uint64) uint64 {
-	var num [20]byte
-	h := fnv64a(fnvOffset, string(strconv.AppendUint(num[:0], seed, 10)))
-	return fnv64a(h, "\x00")
-}
-
-func jitterHashFile(seedHash uint64, name, version string) uint64 {
-	h := fnv64a(seedHash, name)
-	h = fnv64a(h, "\x00")
-	h = fnv64a(h, version)
-	return fnv64a(h, "\x00")
-}
-
-func jitterHashServer(h uint64, server string, attempt uint16) uint64 {
-	var num [20]byte
-	h = fnv64a(h, server)
-	h = fnv64a(h, "\x00")
-	return fnv64a(h, string(strconv.AppendUint(num[:0], uint64(attempt), 10)))
-}
-
-const fnvOffset, fnvPrime = 14695981039346656037, 1099511628211
-
-// fnv64a continues an FNV-64a hash h over s.
-func fnv64a(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= fnvPrime
-	}
-	return h
-}
-
-// regionAgg is one region's aggregate of a file's replicas.
-type regionAgg struct {
-	region        string
-	status        string
-	start, update int64
-	descrip       string
-}
-
-// fileStatus aggregates f's replicas per region: PUSHING if any server of the
-// region is pushing, else FAILED if any failed, else SUCCESS. No map: a file has
-// replicas on a handful of regions, so a small slice searched linearly is faster.
-// The groups share one backing array of RegionStatus.
-func (e *Engine) fileStatus(f *file, regions map[string]bool, now int64) FileStatus {
-	var stack [16]regionAgg
-	aggs := stack[:0]
-	var byRegion map[string]int // beyond len(stack) regions
-	for i := range f.replicas {
-		r := &f.replicas[i]
-		region := e.ix.servers[r.server].Region
-		if regions != nil && !regions[region] {
-			continue
-		}
-		st := r.status(now)
-		upd := r.start
-		if st != StatusPushing {
-			upd = r.done
-		}
-		var g *regionAgg
-		if byRegion != nil {
-			if j, ok := byRegion[region]; ok {
-				g = &aggs[j]
-			}
-		} else {
-			for j := range aggs {
-				if aggs[j].region == region {
-					g = &aggs[j]
-					break
-				}
-			}
-		}
-		if g == nil {
-			aggs = append(aggs, regionAgg{region: region, status: st, start: r.start, update: upd, descrip: f.descrip(r, now)})
-			if byRegion != nil {
-				byRegion[region] = len(aggs) - 1
-			} else if len(aggs) > len(stack) {
-				// many regions: index them, so the aggregation stays linear
-				byRegion = make(map[string]int, len(aggs)*2)
-				for j := range aggs {
-					byRegion[aggs[j].region] = j
-				}
-			}
-			continue
-		}
-		g.start = min(g.start, r.start)
-		g.update = max(g.update, upd)
-		if rank(st) > rank(g.status) {
-			g.status, g.descrip = st, f.descrip(r, now)
-		}
-	}
-	if len(aggs) <= len(stack) { // insertion sort by region id: few elements
-		for i := 1; i < len(aggs); i++ {
-			for j := i; j > 0 && aggs[j].region < aggs[j-1].region; j-- {
-				aggs[j], aggs[j-1] = aggs[j-1], aggs[j]
-			}
-		}
-	} else {
-		slices.SortFunc(aggs, func(a, b regionAgg) int { return strings.Compare(a.region, b.region) })
-	}
-	fs := FileStatus{Name: f.Name, Version: f.Version}
-	if len(aggs) == 0 {
-		return fs
-	}
-	all := make([]RegionStatus, 0, len(aggs))
-	for _, st := range statusOrder {
-		from := len(all)
-		for j := range aggs {
-			if g := &aggs[j]; g.status == st {
-				all = append(all, RegionStatus{RegionID: g.region, Start: time.Unix(0, g.start).UTC(), Update: time.Unix(0, g.update).UTC(), Descrip: g.descrip})
-			}
-		}
-		if len(all) > from {
-			fs.Stats = append(fs.Stats, StatusStat{Status: st, Regions: all[from:len(all):len(all)]})
-		}
-	}
-	return fs
 }
 
 // locate counts the files of p that f selects, and finds the position in

@@ -166,6 +166,19 @@ func TestSDKPushAndDescribeThroughContainer(t *testing.T) {
 	if code := errorCode(err); code != "NoPermission" {
 		t.Fatalf("denied-id: error code %q (%v), want NoPermission", code, err)
 	}
+
+	// The journal verifies what was called: two pushes carried a's name, one
+	// push was refused for permission.
+	ctx := context.Background()
+	for f, want := range map[*ensmocktc.RequestFilter]int{
+		{Action: "PushApplicationData", Status: 200, Params: map[string]string{"AppId": appID, "Data": dataJSON(a, b)}}: 2,
+		{Action: "PushApplicationData", Code: "NoPermission"}:                                                           1,
+		{Action: "DescribeDataPushResult", Params: map[string]string{"DataNames": a}}:                                   1,
+	} {
+		if n, err := ctr.CountRequests(ctx, *f); err != nil || n != want {
+			t.Errorf("CountRequests(%+v) = %d, %v; want %d", *f, n, err, want)
+		}
+	}
 }
 
 func pushReq(ep, data string) *ens.PushApplicationDataRequest {

@@ -190,8 +190,10 @@ func (c *command) exit(err error) (code int, ok bool) {
 var commandVariables = map[string]func() []string{}
 
 // otherVariables are ENSMOCK_* variables read by something other than a
-// command's flags (the container tests, scripts/dockerd.sh).
-var otherVariables = []string{"ENSMOCK_IMAGE", "ENSMOCK_REQUIRE_DOCKER", "ENSMOCK_DOCKERD_DIR", "ENSMOCK_DOCKERD_TIMEOUT"}
+// command's flags: the project's tests and CI (which set them in the same
+// environment as the binary), scripts/dockerd.sh and make screenshots.
+var otherVariables = []string{"ENSMOCK_IMAGE", "ENSMOCK_REQUIRE_DOCKER", "ENSMOCK_REQUIRE_NODE", "ENSMOCK_REQUIRE_BROWSER",
+	"ENSMOCK_HOSTILE", "ENSMOCK_CHROMIUM", "ENSMOCK_SCREENSHOTS", "ENSMOCK_DOCKERD_DIR", "ENSMOCK_DOCKERD_TIMEOUT"}
 
 func knownVariables() map[string]bool {
 	known := map[string]bool{}

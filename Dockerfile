@@ -29,6 +29,10 @@ EXPOSE 8080
 COPY --chown=65532:65532 dist/data /data
 VOLUME /data
 
+# A writable /tmp: fetch mode streams each downloaded source into a temporary
+# folder (a scratch image has none).
+COPY --chown=65532:65532 dist/data /tmp
+
 # nonroot (the distroless convention); the image has no /etc/passwd, so numeric ids.
 USER 65532:65532
 

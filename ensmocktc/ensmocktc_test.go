@@ -370,3 +370,19 @@ func TestControlPortAndToken(t *testing.T) {
 		t.Errorf("clock without the token: %d, want 401 or 403", got)
 	}
 }
+
+// TestFetchModeInTheImage: fetch mode starts in the FROM scratch image (it
+// needs a writable temporary folder, which a scratch image lacks unless the
+// Dockerfile makes one) and runs its download path: a source nobody serves
+// answers ResultCode 300 with the reason.
+func TestFetchModeInTheImage(t *testing.T) {
+	t.Parallel()
+	ctr := run(t, testcontainers.WithEnv(map[string]string{"ENSMOCK_SOURCE": "fetch"}))
+	ep := endpoint(t, ctr)
+	name := uniq("fetch")
+	data := fmt.Sprintf(`[{"name":%q,"version":"1.0","size":1024,"archiveType":"tar.gz","md5":"","url":"http://127.0.0.1:1/%s.tar.gz","timeout":5}]`, name, name)
+	rs := push(t, sdk(t, "testid", "testsecret"), ep, data, "")
+	if len(rs) != 1 || rs[0].ResultCode != 300 || !strings.Contains(rs[0].ResultDescrip, "unreachable") {
+		t.Fatalf("a push from a source nobody serves: %+v, want ResultCode 300 (source unreachable)", rs)
+	}
+}

@@ -33,8 +33,7 @@ unit:
 test-crash:
 	$(GO) test -race -count=1 -run='^TestCrashKeepsAcknowledgedPushes$$' -timeout=20m ./cmd/ensmock/ -crash-points=50
 
-## test-js: the official Node clients against the mock (sdktests/js, pinned by its package-lock.json);
-## skipped with one line saying why when node or npm is missing (a failure with ENSMOCK_REQUIRE_NODE=1)
+## test-js: the official Node clients against the mock (sdktests/js, pinned); one SKIPPED line without node/npm
 test-js:
 	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
 		npm ci --prefix sdktests/js --no-audit --no-fund --loglevel=error && \

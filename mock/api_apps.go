@@ -124,11 +124,49 @@ func appError(err error, appID string) *wire.Error {
 }
 
 func createApplication(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
-	id, err := s.engine.CreateApp(account, []byte(req.Get("Template")))
+	raw := req.Get("Template")
+	lc := s.limitCheck()
+	lc.template(raw, s.engine.Regions())
+	if e := lc.done(req); e != nil {
+		return nil, e
+	}
+	id, err := s.engine.CreateApp(account, []byte(raw))
 	if err != nil {
 		return nil, appError(err, "")
 	}
 	return &createApplicationResponse{RequestID: req.RequestID, AppID: id}, nil
+}
+
+// template applies the Template limits. The documentation requires only a
+// Template that is a JSON string (the spec checks it and the JSON types of the
+// official example); what the mock reads beyond that is its own limit.
+func (c *limitCheck) template(raw string, regions []string) {
+	var t struct {
+		AppMetaData struct {
+			AppName string `json:"appName"`
+		} `json:"appMetaData"`
+		ResourceSelector []struct {
+			RegionCode string `json:"regionCode"`
+			Count      int    `json:"count"`
+		} `json:"resourceSelector"`
+	}
+	if json.Unmarshal([]byte(raw), &t) != nil {
+		return // not the example's types: the engine answers InvalidParameter.Template
+	}
+	if t.AppMetaData.AppName == "" {
+		c.broke(limTemplateAppName, "Template", "the template has no appMetaData.appName")
+	}
+	if len(t.ResourceSelector) == 0 {
+		c.broke(limTemplateSelector, "Template", "resourceSelector has no item")
+	}
+	for i, sel := range t.ResourceSelector {
+		if sel.Count < 1 {
+			c.broke(limTemplateSelector, "Template", "resourceSelector[%d].count is %d", i, sel.Count)
+		}
+		if _, ok := slices.BinarySearch(regions, sel.RegionCode); sel.RegionCode != "" && !ok {
+			c.broke(limTemplateSelector, "Template", "resourceSelector[%d].regionCode %s is not an ENS node of this mock", i, quote(sel.RegionCode))
+		}
+	}
 }
 
 func deleteApplication(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
@@ -380,10 +418,12 @@ func listApplications(_ context.Context, s *Server, account string, req *wire.Re
 	return resp, nil
 }
 
-// distStrategy decodes a (validated) DistStrategy: one object or an array.
-func distStrategy(raw string) (engine.DistStrategy, error) {
+// distStrategy decodes a (validated) DistStrategy: one object or an array,
+// applying the DistStrategy limits (a strategy or expression the mock does not
+// know is ignored: it selects every instance).
+func (c *limitCheck) distStrategy(raw string) engine.DistStrategy {
 	if raw == "" {
-		return nil, nil
+		return nil
 	}
 	type expr struct {
 		Key      string   `json:"key"`
@@ -399,55 +439,72 @@ func distStrategy(raw string) (engine.DistStrategy, error) {
 		} `json:"parameters"`
 	}
 	var many []policy
+	where := func(i int) string { return fmt.Sprintf("DistStrategy/%d", i) }
 	if err := json.Unmarshal([]byte(raw), &many); err != nil {
 		var one policy
-		if err := json.Unmarshal([]byte(raw), &one); err != nil {
-			return nil, err
+		if json.Unmarshal([]byte(raw), &one) != nil {
+			return nil // the spec checked the types
 		}
 		many = []policy{one}
+		where = func(int) string { return "DistStrategy" }
 	}
 	var st engine.DistStrategy
-	operator := func(op string) error {
-		if op != "In" && op != "NotIn" {
-			return fmt.Errorf("operator %q: want In or NotIn", op)
-		}
-		return nil
-	}
-	for _, p := range many {
+	known := func(op string) bool { return op == "In" || op == "NotIn" }
+	for i, p := range many {
 		switch p.Name {
 		case "ScheduleToRegionId":
-			if err := operator(p.Parameters.Operator); err != nil {
-				return nil, fmt.Errorf("ScheduleToRegionId: parameters.%v", err)
+			if !known(p.Parameters.Operator) {
+				c.broke(limDistStrategyOperator, "DistStrategy", "%s: operator %s", where(i), quote(p.Parameters.Operator))
+				continue
 			}
 			st = append(st, engine.MatchExpr{Key: "region_id", Operator: p.Parameters.Operator, Values: p.Parameters.Values})
 		case "ScheduleToAllByMatchExpressions":
 			if len(p.Parameters.MatchExpressions) == 0 {
-				return nil, errors.New(p.Name + " needs parameters.match_expressions")
+				c.broke(limDistStrategyKey, "DistStrategy", "%s: no parameters.match_expressions", where(i))
 			}
-			for i, m := range p.Parameters.MatchExpressions {
+			for j, m := range p.Parameters.MatchExpressions {
 				if m.Key != "region_id" && m.Key != "instance_id" {
-					return nil, fmt.Errorf("match_expressions[%d].key %q: want region_id or instance_id", i, m.Key)
+					c.broke(limDistStrategyKey, "DistStrategy", "%s: match_expressions[%d].key %s", where(i), j, quote(m.Key))
+					continue
 				}
-				if err := operator(m.Operator); err != nil {
-					return nil, fmt.Errorf("match_expressions[%d].%v", i, err)
+				if !known(m.Operator) {
+					c.broke(limDistStrategyOperator, "DistStrategy", "%s: match_expressions[%d].operator %s", where(i), j, quote(m.Operator))
+					continue
 				}
 				st = append(st, engine.MatchExpr{Key: m.Key, Operator: m.Operator, Values: m.Values})
 			}
 		default:
-			return nil, fmt.Errorf("name %q: want ScheduleToAllByMatchExpressions or ScheduleToRegionId", p.Name)
+			c.broke(limDistStrategyName, "DistStrategy", "%s: strategy %s is not emulated", where(i), quote(p.Name))
 		}
 	}
-	return st, nil
+	return st
 }
 
 func distApplicationData(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
-	var files []engine.DistFile
-	if err := json.Unmarshal([]byte(req.Get("Data")), &files); err != nil {
+	var items []engine.DistFile
+	if err := json.Unmarshal([]byte(req.Get("Data")), &items); err != nil {
 		return nil, wire.InvalidParameter("Data").WithDetail("%v", err)
 	}
-	st, err := distStrategy(req.Get("DistStrategy"))
-	if err != nil {
-		return nil, wire.InvalidParameter("DistStrategy").WithDetail("%v", err)
+	lc := s.limitCheck()
+	// A (name, version) listed again is distributed once, with its first
+	// item's keys; each item answers the result of that distribution.
+	files := make([]engine.DistFile, 0, len(items))
+	first := make([]int, len(items)) // item → index in files
+	seen := make(map[[2]string]int, len(items))
+	for i, f := range items {
+		k := [2]string{f.Name, f.Version}
+		if j, dup := seen[k]; dup {
+			lc.broke(limDistDuplicate, "Data", "item %d repeats data file %s version %s", i, quote(f.Name), quote(f.Version))
+			first[i] = j
+			continue
+		}
+		seen[k] = len(files)
+		first[i] = len(files)
+		files = append(files, f)
+	}
+	st := lc.distStrategy(req.Get("DistStrategy"))
+	if e := lc.done(req); e != nil {
+		return nil, e
 	}
 	appID := req.Get("AppId")
 	out, err := s.engine.Dist(account, appID, files, st)
@@ -456,9 +513,10 @@ func distApplicationData(_ context.Context, s *Server, account string, req *wire
 	}
 	resp := &distApplicationDataResponse{RequestID: req.RequestID, DistInstanceTotalCount: len(out.Instances)}
 	resp.DistInstanceIDs.DistInstanceID = out.Instances
-	resp.DistResults.DistResult = make([]distResult, len(out.Results))
-	for i, r := range out.Results {
-		resp.DistResults.DistResult[i] = distResult{Name: r.Name, Version: r.Version, ResultCode: r.Code, ResultDescrip: r.Descrip}
+	resp.DistResults.DistResult = make([]distResult, len(items))
+	for i, f := range items {
+		r := out.Results[first[i]]
+		resp.DistResults.DistResult[i] = distResult{Name: f.Name, Version: f.Version, ResultCode: r.Code, ResultDescrip: r.Descrip}
 	}
 	return resp, nil
 }

@@ -70,10 +70,8 @@ func TestCreateAppRefusals(t *testing.T) {
 		c.Topology = Topology{Regions: []Region{{ID: "r1", Servers: []string{"s1"}, Instances: 2}}}
 	})
 	for _, tmpl := range []string{
-		`{"appMetaData":{},"resourceSelector":[{"count":1}]}`,
-		`{"appMetaData":{"appName":"x"},"resourceSelector":[]}`,
-		`{"appMetaData":{"appName":"x"},"resourceSelector":[{"regionCode":"nowhere","count":1}]}`,
-		`{"appMetaData":{"appName":"x"},"resourceSelector":[{"count":3}]}`, // capacity 2
+		`{"appMetaData":{"appName":"x"},"resourceSelector":[{"count":3}]}`,                        // capacity 2
+		`{"appMetaData":{"appName":"x"},"resourceSelector":[{"regionCode":"nowhere","count":3}]}`, // spread: capacity 2
 		`not json`,
 	} {
 		var pe *ParamError
@@ -87,6 +85,41 @@ func TestCreateAppRefusals(t *testing.T) {
 	createApp(t, e, `{"appMetaData":{"appName":"x"},"resourceSelector":[{"count":2}]}`)
 	if _, err := e.CreateApp("acct", []byte(`{"appMetaData":{"appName":"y"},"resourceSelector":[{"count":1}]}`)); err == nil {
 		t.Error("the region's capacity was exceeded")
+	}
+}
+
+// TestCreateAppLenient: what the documentation does not require of a template
+// is read leniently (the API layer warns, or refuses in strict mode).
+func TestCreateAppLenient(t *testing.T) {
+	e, _ := newEngine(t, func(c *Config) {
+		c.Topology = Topology{Regions: []Region{{ID: "r1", Servers: []string{"s1"}}, {ID: "r2", Servers: []string{"s2"}}}}
+	})
+	for _, c := range []struct {
+		tmpl, name string
+		regions    []string
+	}{
+		{`{"appMetaData":{},"resourceSelector":[{"count":1}]}`, "", []string{"r1"}},
+		{`{"appMetaData":{"appName":"x"},"resourceSelector":[]}`, "x", []string{"r1", "r2"}},
+		{`{"appMetaData":{"appName":"x"}}`, "x", []string{"r1", "r2"}},
+		{`{"appMetaData":{"appName":"x"},"resourceSelector":[{"regionCode":"nowhere","count":3}]}`, "x", []string{"r1", "r1", "r2"}},
+		{`{"appMetaData":{"appName":"x"},"resourceSelector":[{"count":0},{"regionCode":"r2","count":1}]}`, "x", []string{"r2"}},
+	} {
+		id := createApp(t, e, c.tmpl)
+		info, err := e.DescribeApp("acct", id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c.name
+		if want == "" {
+			want = id
+		}
+		var got []string
+		for _, in := range info.Instances {
+			got = append(got, in.RegionID)
+		}
+		if info.AppName != want || strings.Join(got, ",") != strings.Join(c.regions, ",") {
+			t.Errorf("%s: name %q, instances in %v; want %q, %v", c.tmpl, info.AppName, got, want, c.regions)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -544,29 +545,165 @@ func describeDataDistResult(_ context.Context, s *Server, account string, req *w
 		return nil, e
 	}
 	q.PageNumber, q.PageSize = paging(req)
-	res, err := s.engine.DescribeDist(account, q)
-	if err != nil {
-		return nil, appError(err, q.AppID)
+	return &distAnswer{s: s, account: account, q: q, requestID: req.RequestID}, nil
+}
+
+// distAnswer is a DescribeDataDistResult answer written in parts (see
+// streamBody): an unpaged answer may list every replica of the account (up
+// to 2,000,000), so at most distChunkInstances instance entries are gathered
+// at a time, and one file's replicas (24 bytes each) copied.
+type distAnswer struct {
+	s         *Server
+	account   string
+	q         engine.DistQuery
+	requestID string
+}
+
+// distChunkInstances bounds the instance entries one part of a
+// DescribeDataDistResult answer gathers.
+const distChunkInstances = 4096
+
+// distParts, when set (tests), is called with the number of instance entries
+// of each part; distChunkOverride, when set, is the bound of a part.
+var (
+	distParts         func(instances int)
+	distChunkOverride int
+)
+
+func (d *distAnswer) encode(buf *bytes.Buffer, f wire.Format, action string, flush func() error) *wire.Error {
+	chunk := distChunkInstances
+	if distChunkOverride > 0 {
+		chunk = distChunkOverride
 	}
-	resp := &describeDataDistResultResponse{RequestID: req.RequestID, PageNumber: res.PageNumber, PageSize: res.PageSize, TotalCount: res.Total}
-	if resp.PageSize == 0 {
-		resp.PageSize = res.Total
-	}
-	resp.DistResults.DistResult = make([]distStatus, len(res.Files))
+	js := f == wire.JSON
 	var starts, updates utcCache
-	for i, f := range res.Files {
-		ds := &resp.DistResults.DistResult[i]
-		ds.Name, ds.Version = f.Name, f.Version
-		ds.StatusStats.StatusStat = make([]distStatusStat, len(f.Stats))
-		for j, st := range f.Stats {
-			ss := &ds.StatusStats.StatusStat[j]
-			ss.Status, ss.InstanceCount = st.Status, strconv.Itoa(len(st.Instances))
-			ss.Instances.Instance = make([]instanceStatus, len(st.Instances))
-			for k, in := range st.Instances {
-				ss.Instances.Instance[k] = instanceStatus{InstanceID: in.InstanceID, StartTime: starts.format(in.Start),
-					StatusDescrip: in.Descrip, UpdateTime: updates.format(in.Update)}
+	firstFile := true
+	var groups []engine.DistGroupSize   // of the current file
+	g, left := 0, 0                     // its current group, and the instances left to write in it
+	str := func(name, v string) error { // a string field
+		if js {
+			buf.WriteString(`"` + name + `":`)
+			return wire.EncodeJSON(buf, v)
+		}
+		return wire.EncodeXML(buf, name, v)
+	}
+	openGroup := func() {
+		gs := groups[g]
+		left = gs.Count
+		if js {
+			if g > 0 {
+				buf.WriteByte(',')
 			}
+			fmt.Fprintf(buf, `{"Status":%q,"InstanceCount":"%d","Instances":{"Instance":[`, gs.Status, gs.Count)
+			return
+		}
+		fmt.Fprintf(buf, `<StatusStat><Status>%s</Status><InstanceCount>%d</InstanceCount><Instances>`, gs.Status, gs.Count)
+	}
+	closeFile := func() {
+		if js {
+			buf.WriteString(`]}}`)
+		} else {
+			buf.WriteString(`</StatusStats></DistResult>`)
 		}
 	}
-	return resp, nil
+	head := func(res engine.DistDescribeResult) error {
+		pageSize := res.PageSize
+		if pageSize == 0 {
+			pageSize = defaultPageSize // unpaged: the documented default, every result included
+		}
+		if js {
+			buf.WriteString(`{"RequestId":`)
+			if err := wire.EncodeJSON(buf, d.requestID); err != nil {
+				return err
+			}
+			fmt.Fprintf(buf, `,"PageNumber":%d,"PageSize":%d,"TotalCount":%d,"DistResults":{"DistResult":[`, res.PageNumber, pageSize, res.Total)
+			return nil
+		}
+		buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?><` + action + `Response>`)
+		if err := str("RequestId", d.requestID); err != nil {
+			return err
+		}
+		fmt.Fprintf(buf, `<PageNumber>%d</PageNumber><PageSize>%d</PageSize><TotalCount>%d</TotalCount><DistResults>`, res.PageNumber, pageSize, res.Total)
+		return nil
+	}
+	file := func(h engine.DistFileHead) error {
+		if js {
+			if !firstFile {
+				buf.WriteByte(',')
+			}
+			buf.WriteByte('{')
+		} else {
+			buf.WriteString(`<DistResult>`)
+		}
+		firstFile = false
+		if err := str("Name", h.Name); err != nil {
+			return err
+		}
+		if js {
+			buf.WriteByte(',')
+		}
+		if err := str("Version", h.Version); err != nil {
+			return err
+		}
+		if js {
+			buf.WriteString(`,"StatusStats":{"StatusStat":[`)
+		} else {
+			buf.WriteString(`<StatusStats>`)
+		}
+		groups, g = h.Groups, 0
+		if len(groups) == 0 {
+			closeFile()
+			return nil
+		}
+		openGroup()
+		return nil
+	}
+	part := func(ins []engine.InstanceStatus) error {
+		if distParts != nil {
+			distParts(len(ins))
+		}
+		for i := range ins {
+			is := instanceStatus{InstanceID: ins[i].InstanceID, StartTime: starts.format(ins[i].Start),
+				StatusDescrip: ins[i].Descrip, UpdateTime: updates.format(ins[i].Update)}
+			if js {
+				if left < groups[g].Count {
+					buf.WriteByte(',')
+				}
+				if err := wire.EncodeJSON(buf, &is); err != nil {
+					return err
+				}
+			} else if err := wire.EncodeXML(buf, "Instance", &is); err != nil {
+				return err
+			}
+			if left--; left == 0 { // the group is complete
+				if js {
+					buf.WriteString(`]}}`)
+				} else {
+					buf.WriteString(`</Instances></StatusStat>`)
+				}
+				if g++; g < len(groups) {
+					openGroup()
+				} else {
+					closeFile()
+				}
+			}
+		}
+		if buf.Len() >= 32<<10 {
+			return flush()
+		}
+		return nil
+	}
+	if err := d.s.engine.DescribeDistEach(d.account, d.q, chunk, head, file, part); err != nil {
+		var we *wire.Error
+		if errors.As(err, &we) {
+			return we
+		}
+		return appError(err, d.q.AppID)
+	}
+	if js {
+		buf.WriteString(`]}}`)
+	} else {
+		buf.WriteString(`</DistResults></` + action + `Response>`)
+	}
+	return nil
 }

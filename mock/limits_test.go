@@ -85,9 +85,9 @@ func wantField(name, key string, want any) func(t *testing.T, f *fx, r reply) {
 	}
 }
 
-// distAnswer checks a DistApplicationData answer: how many instances it
+// wantDist checks a DistApplicationData answer: how many instances it
 // targets and the result code of each item.
-func distAnswer(instances int, codes ...int) func(t *testing.T, f *fx, r reply) {
+func wantDist(instances int, codes ...int) func(t *testing.T, f *fx, r reply) {
 	return func(t *testing.T, f *fx, r reply) {
 		t.Helper()
 		var body struct {
@@ -253,19 +253,19 @@ func limitCases() []limitCase {
 				}
 			}},
 		{limDistStrategyName, "strategy ScheduleToMoon", "DistApplicationData",
-			dist(`[{"name":"a","version":"1"}]`, `{"name":"ScheduleToMoon","parameters":{}}`), "DistStrategy", distAnswer(8, 0)},
+			dist(`[{"name":"a","version":"1"}]`, `{"name":"ScheduleToMoon","parameters":{}}`), "DistStrategy", wantDist(8, 0)},
 		{limDistStrategyKey, "key zone", "DistApplicationData",
-			dist(`[{"name":"a","version":"1"}]`, matchExpr("zone", "In")), "DistStrategy", distAnswer(8, 0)},
+			dist(`[{"name":"a","version":"1"}]`, matchExpr("zone", "In")), "DistStrategy", wantDist(8, 0)},
 		{limDistStrategyKey, "no match_expressions", "DistApplicationData",
-			dist(`[{"name":"a","version":"1"}]`, `[{"name":"ScheduleToAllByMatchExpressions","parameters":{}}]`), "DistStrategy", distAnswer(8, 0)},
+			dist(`[{"name":"a","version":"1"}]`, `[{"name":"ScheduleToAllByMatchExpressions","parameters":{}}]`), "DistStrategy", wantDist(8, 0)},
 		{limDistStrategyOperator, "operator Near", "DistApplicationData",
-			dist(`[{"name":"a","version":"1"}]`, matchExpr("region_id", "Near")), "DistStrategy", distAnswer(8, 0)},
+			dist(`[{"name":"a","version":"1"}]`, matchExpr("region_id", "Near")), "DistStrategy", wantDist(8, 0)},
 		{limDistStrategyOperator, "ScheduleToRegionId operator Near", "DistApplicationData",
-			dist(`[{"name":"a","version":"1"}]`, sched("Near", `["`+region+`"]`)), "DistStrategy", distAnswer(8, 0)},
+			dist(`[{"name":"a","version":"1"}]`, sched("Near", `["`+region+`"]`)), "DistStrategy", wantDist(8, 0)},
 		{limDistDuplicate, "the same file twice", "DistApplicationData",
 			dist(`[{"name":"a","version":"1"},{"name":"b","version":"1"},{"name":"a","version":"1","timeout":1}]`, ""), "Data",
 			func(t *testing.T, f *fx, r reply) {
-				distAnswer(8, 0, 400, 0)(t, f, r)
+				wantDist(8, 0, 400, 0)(t, f, r)
 				var st struct {
 					Accounts []struct {
 						Apps []struct {

@@ -77,14 +77,14 @@ Feature: Applications: CreateApplication, DescribeApplication, ListApplications,
       | {region2} | 1     |
     Then the application has 2 instances in "{region1}" and 1 in "{region2}"
 
-  @extended @validation
-  Scenario: a Template without appMetaData.appName answers InvalidParameter.Template
+  @extended @validation @strict
+  Scenario: a strict mock refuses a Template without appMetaData.appName (an ensmock limit) with InvalidParameter.Template
     When I call CreateApplication with:
       | Template | {"appMetaData":{"clusterName":"poc"},"resourceSelector":[{"count":1}]} |
     Then the request fails with HTTP 400 and code "InvalidParameter.Template"
 
-  @extended @validation
-  Scenario: a Template that asks for an unknown edge node answers InvalidParameter.Template
+  @extended @validation @strict
+  Scenario: a strict mock refuses a Template that asks for an unknown edge node (an ensmock limit) with InvalidParameter.Template
     When I call CreateApplication with:
       | Template | {"appMetaData":{"appName":"x"},"resourceSelector":[{"regionCode":"{unknown-region}","count":1}]} |
     Then the request fails with HTTP 400 and code "InvalidParameter.Template"

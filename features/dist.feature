@@ -174,8 +174,8 @@ Feature: DistApplicationData distributes pushed data to the application's instan
     And the dist TotalCount is 3
     And the page holds 1 dist result
 
-  @extended @validation
-  Scenario: an unknown DistStrategy name answers InvalidParameter.DistStrategy
+  @extended @validation @strict
+  Scenario: a strict mock refuses an unknown DistStrategy name (an ensmock limit) with InvalidParameter.DistStrategy
     When I distribute "app01" version "1.0" with the strategy:
       """
       {"name":"ScheduleToNowhere","parameters":{}}

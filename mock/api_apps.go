@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -124,11 +125,49 @@ func appError(err error, appID string) *wire.Error {
 }
 
 func createApplication(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
-	id, err := s.engine.CreateApp(account, []byte(req.Get("Template")))
+	raw := req.Get("Template")
+	lc := s.limitCheck()
+	lc.template(raw, s.engine.Regions())
+	if e := lc.done(req); e != nil {
+		return nil, e
+	}
+	id, err := s.engine.CreateApp(account, []byte(raw))
 	if err != nil {
 		return nil, appError(err, "")
 	}
 	return &createApplicationResponse{RequestID: req.RequestID, AppID: id}, nil
+}
+
+// template applies the Template limits. The documentation requires only a
+// Template that is a JSON string (the spec checks it and the JSON types of the
+// official example); what the mock reads beyond that is its own limit.
+func (c *limitCheck) template(raw string, regions []string) {
+	var t struct {
+		AppMetaData struct {
+			AppName string `json:"appName"`
+		} `json:"appMetaData"`
+		ResourceSelector []struct {
+			RegionCode string `json:"regionCode"`
+			Count      int    `json:"count"`
+		} `json:"resourceSelector"`
+	}
+	if json.Unmarshal([]byte(raw), &t) != nil {
+		return // not the example's types: the engine answers InvalidParameter.Template
+	}
+	if t.AppMetaData.AppName == "" {
+		c.broke(limTemplateAppName, "Template", "the template has no appMetaData.appName")
+	}
+	if len(t.ResourceSelector) == 0 {
+		c.broke(limTemplateSelector, "Template", "resourceSelector has no item")
+	}
+	for i, sel := range t.ResourceSelector {
+		if sel.Count < 1 {
+			c.broke(limTemplateSelector, "Template", "resourceSelector[%d].count is %d", i, sel.Count)
+		}
+		if _, ok := slices.BinarySearch(regions, sel.RegionCode); sel.RegionCode != "" && !ok {
+			c.broke(limTemplateSelector, "Template", "resourceSelector[%d].regionCode %s is not an ENS node of this mock", i, quote(sel.RegionCode))
+		}
+	}
 }
 
 func deleteApplication(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
@@ -380,10 +419,12 @@ func listApplications(_ context.Context, s *Server, account string, req *wire.Re
 	return resp, nil
 }
 
-// distStrategy decodes a (validated) DistStrategy: one object or an array.
-func distStrategy(raw string) (engine.DistStrategy, error) {
+// distStrategy decodes a (validated) DistStrategy: one object or an array,
+// applying the DistStrategy limits (a strategy or expression the mock does not
+// know is ignored: it selects every instance).
+func (c *limitCheck) distStrategy(raw string) engine.DistStrategy {
 	if raw == "" {
-		return nil, nil
+		return nil
 	}
 	type expr struct {
 		Key      string   `json:"key"`
@@ -399,55 +440,72 @@ func distStrategy(raw string) (engine.DistStrategy, error) {
 		} `json:"parameters"`
 	}
 	var many []policy
+	where := func(i int) string { return fmt.Sprintf("DistStrategy/%d", i) }
 	if err := json.Unmarshal([]byte(raw), &many); err != nil {
 		var one policy
-		if err := json.Unmarshal([]byte(raw), &one); err != nil {
-			return nil, err
+		if json.Unmarshal([]byte(raw), &one) != nil {
+			return nil // the spec checked the types
 		}
 		many = []policy{one}
+		where = func(int) string { return "DistStrategy" }
 	}
 	var st engine.DistStrategy
-	operator := func(op string) error {
-		if op != "In" && op != "NotIn" {
-			return fmt.Errorf("operator %q: want In or NotIn", op)
-		}
-		return nil
-	}
-	for _, p := range many {
+	known := func(op string) bool { return op == "In" || op == "NotIn" }
+	for i, p := range many {
 		switch p.Name {
 		case "ScheduleToRegionId":
-			if err := operator(p.Parameters.Operator); err != nil {
-				return nil, fmt.Errorf("ScheduleToRegionId: parameters.%v", err)
+			if !known(p.Parameters.Operator) {
+				c.broke(limDistStrategyOperator, "DistStrategy", "%s: operator %s", where(i), quote(p.Parameters.Operator))
+				continue
 			}
 			st = append(st, engine.MatchExpr{Key: "region_id", Operator: p.Parameters.Operator, Values: p.Parameters.Values})
 		case "ScheduleToAllByMatchExpressions":
 			if len(p.Parameters.MatchExpressions) == 0 {
-				return nil, errors.New(p.Name + " needs parameters.match_expressions")
+				c.broke(limDistStrategyKey, "DistStrategy", "%s: no parameters.match_expressions", where(i))
 			}
-			for i, m := range p.Parameters.MatchExpressions {
+			for j, m := range p.Parameters.MatchExpressions {
 				if m.Key != "region_id" && m.Key != "instance_id" {
-					return nil, fmt.Errorf("match_expressions[%d].key %q: want region_id or instance_id", i, m.Key)
+					c.broke(limDistStrategyKey, "DistStrategy", "%s: match_expressions[%d].key %s", where(i), j, quote(m.Key))
+					continue
 				}
-				if err := operator(m.Operator); err != nil {
-					return nil, fmt.Errorf("match_expressions[%d].%v", i, err)
+				if !known(m.Operator) {
+					c.broke(limDistStrategyOperator, "DistStrategy", "%s: match_expressions[%d].operator %s", where(i), j, quote(m.Operator))
+					continue
 				}
 				st = append(st, engine.MatchExpr{Key: m.Key, Operator: m.Operator, Values: m.Values})
 			}
 		default:
-			return nil, fmt.Errorf("name %q: want ScheduleToAllByMatchExpressions or ScheduleToRegionId", p.Name)
+			c.broke(limDistStrategyName, "DistStrategy", "%s: strategy %s is not emulated", where(i), quote(p.Name))
 		}
 	}
-	return st, nil
+	return st
 }
 
 func distApplicationData(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
-	var files []engine.DistFile
-	if err := json.Unmarshal([]byte(req.Get("Data")), &files); err != nil {
+	var items []engine.DistFile
+	if err := json.Unmarshal([]byte(req.Get("Data")), &items); err != nil {
 		return nil, wire.InvalidParameter("Data").WithDetail("%v", err)
 	}
-	st, err := distStrategy(req.Get("DistStrategy"))
-	if err != nil {
-		return nil, wire.InvalidParameter("DistStrategy").WithDetail("%v", err)
+	lc := s.limitCheck()
+	// A (name, version) listed again is distributed once, with its first
+	// item's keys; each item answers the result of that distribution.
+	files := make([]engine.DistFile, 0, len(items))
+	first := make([]int, len(items)) // item → index in files
+	seen := make(map[[2]string]int, len(items))
+	for i, f := range items {
+		k := [2]string{f.Name, f.Version}
+		if j, dup := seen[k]; dup {
+			lc.broke(limDistDuplicate, "Data", "item %d repeats data file %s version %s", i, quote(f.Name), quote(f.Version))
+			first[i] = j
+			continue
+		}
+		seen[k] = len(files)
+		first[i] = len(files)
+		files = append(files, f)
+	}
+	st := lc.distStrategy(req.Get("DistStrategy"))
+	if e := lc.done(req); e != nil {
+		return nil, e
 	}
 	appID := req.Get("AppId")
 	out, err := s.engine.Dist(account, appID, files, st)
@@ -456,9 +514,10 @@ func distApplicationData(_ context.Context, s *Server, account string, req *wire
 	}
 	resp := &distApplicationDataResponse{RequestID: req.RequestID, DistInstanceTotalCount: len(out.Instances)}
 	resp.DistInstanceIDs.DistInstanceID = out.Instances
-	resp.DistResults.DistResult = make([]distResult, len(out.Results))
-	for i, r := range out.Results {
-		resp.DistResults.DistResult[i] = distResult{Name: r.Name, Version: r.Version, ResultCode: r.Code, ResultDescrip: r.Descrip}
+	resp.DistResults.DistResult = make([]distResult, len(items))
+	for i, f := range items {
+		r := out.Results[first[i]]
+		resp.DistResults.DistResult[i] = distResult{Name: f.Name, Version: f.Version, ResultCode: r.Code, ResultDescrip: r.Descrip}
 	}
 	return resp, nil
 }
@@ -486,29 +545,165 @@ func describeDataDistResult(_ context.Context, s *Server, account string, req *w
 		return nil, e
 	}
 	q.PageNumber, q.PageSize = paging(req)
-	res, err := s.engine.DescribeDist(account, q)
-	if err != nil {
-		return nil, appError(err, q.AppID)
+	return &distAnswer{s: s, account: account, q: q, requestID: req.RequestID}, nil
+}
+
+// distAnswer is a DescribeDataDistResult answer written in parts (see
+// streamBody): an unpaged answer may list every replica of the account (up
+// to 2,000,000), so at most distChunkInstances instance entries are gathered
+// at a time, and one file's replicas (24 bytes each) copied.
+type distAnswer struct {
+	s         *Server
+	account   string
+	q         engine.DistQuery
+	requestID string
+}
+
+// distChunkInstances bounds the instance entries one part of a
+// DescribeDataDistResult answer gathers.
+const distChunkInstances = 4096
+
+// distParts, when set (tests), is called with the number of instance entries
+// of each part; distChunkOverride, when set, is the bound of a part.
+var (
+	distParts         func(instances int)
+	distChunkOverride int
+)
+
+func (d *distAnswer) encode(buf *bytes.Buffer, f wire.Format, action string, flush func() error) *wire.Error {
+	chunk := distChunkInstances
+	if distChunkOverride > 0 {
+		chunk = distChunkOverride
 	}
-	resp := &describeDataDistResultResponse{RequestID: req.RequestID, PageNumber: res.PageNumber, PageSize: res.PageSize, TotalCount: res.Total}
-	if resp.PageSize == 0 {
-		resp.PageSize = res.Total
-	}
-	resp.DistResults.DistResult = make([]distStatus, len(res.Files))
+	js := f == wire.JSON
 	var starts, updates utcCache
-	for i, f := range res.Files {
-		ds := &resp.DistResults.DistResult[i]
-		ds.Name, ds.Version = f.Name, f.Version
-		ds.StatusStats.StatusStat = make([]distStatusStat, len(f.Stats))
-		for j, st := range f.Stats {
-			ss := &ds.StatusStats.StatusStat[j]
-			ss.Status, ss.InstanceCount = st.Status, strconv.Itoa(len(st.Instances))
-			ss.Instances.Instance = make([]instanceStatus, len(st.Instances))
-			for k, in := range st.Instances {
-				ss.Instances.Instance[k] = instanceStatus{InstanceID: in.InstanceID, StartTime: starts.format(in.Start),
-					StatusDescrip: in.Descrip, UpdateTime: updates.format(in.Update)}
+	firstFile := true
+	var groups []engine.DistGroupSize   // of the current file
+	g, left := 0, 0                     // its current group, and the instances left to write in it
+	str := func(name, v string) error { // a string field
+		if js {
+			buf.WriteString(`"` + name + `":`)
+			return wire.EncodeJSON(buf, v)
+		}
+		return wire.EncodeXML(buf, name, v)
+	}
+	openGroup := func() {
+		gs := groups[g]
+		left = gs.Count
+		if js {
+			if g > 0 {
+				buf.WriteByte(',')
 			}
+			fmt.Fprintf(buf, `{"Status":%q,"InstanceCount":"%d","Instances":{"Instance":[`, gs.Status, gs.Count)
+			return
+		}
+		fmt.Fprintf(buf, `<StatusStat><Status>%s</Status><InstanceCount>%d</InstanceCount><Instances>`, gs.Status, gs.Count)
+	}
+	closeFile := func() {
+		if js {
+			buf.WriteString(`]}}`)
+		} else {
+			buf.WriteString(`</StatusStats></DistResult>`)
 		}
 	}
-	return resp, nil
+	head := func(res engine.DistDescribeResult) error {
+		pageSize := res.PageSize
+		if pageSize == 0 {
+			pageSize = defaultPageSize // unpaged: the documented default, every result included
+		}
+		if js {
+			buf.WriteString(`{"RequestId":`)
+			if err := wire.EncodeJSON(buf, d.requestID); err != nil {
+				return err
+			}
+			fmt.Fprintf(buf, `,"PageNumber":%d,"PageSize":%d,"TotalCount":%d,"DistResults":{"DistResult":[`, res.PageNumber, pageSize, res.Total)
+			return nil
+		}
+		buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?><` + action + `Response>`)
+		if err := str("RequestId", d.requestID); err != nil {
+			return err
+		}
+		fmt.Fprintf(buf, `<PageNumber>%d</PageNumber><PageSize>%d</PageSize><TotalCount>%d</TotalCount><DistResults>`, res.PageNumber, pageSize, res.Total)
+		return nil
+	}
+	file := func(h engine.DistFileHead) error {
+		if js {
+			if !firstFile {
+				buf.WriteByte(',')
+			}
+			buf.WriteByte('{')
+		} else {
+			buf.WriteString(`<DistResult>`)
+		}
+		firstFile = false
+		if err := str("Name", h.Name); err != nil {
+			return err
+		}
+		if js {
+			buf.WriteByte(',')
+		}
+		if err := str("Version", h.Version); err != nil {
+			return err
+		}
+		if js {
+			buf.WriteString(`,"StatusStats":{"StatusStat":[`)
+		} else {
+			buf.WriteString(`<StatusStats>`)
+		}
+		groups, g = h.Groups, 0
+		if len(groups) == 0 {
+			closeFile()
+			return nil
+		}
+		openGroup()
+		return nil
+	}
+	part := func(ins []engine.InstanceStatus) error {
+		if distParts != nil {
+			distParts(len(ins))
+		}
+		for i := range ins {
+			is := instanceStatus{InstanceID: ins[i].InstanceID, StartTime: starts.format(ins[i].Start),
+				StatusDescrip: ins[i].Descrip, UpdateTime: updates.format(ins[i].Update)}
+			if js {
+				if left < groups[g].Count {
+					buf.WriteByte(',')
+				}
+				if err := wire.EncodeJSON(buf, &is); err != nil {
+					return err
+				}
+			} else if err := wire.EncodeXML(buf, "Instance", &is); err != nil {
+				return err
+			}
+			if left--; left == 0 { // the group is complete
+				if js {
+					buf.WriteString(`]}}`)
+				} else {
+					buf.WriteString(`</Instances></StatusStat>`)
+				}
+				if g++; g < len(groups) {
+					openGroup()
+				} else {
+					closeFile()
+				}
+			}
+		}
+		if buf.Len() >= 32<<10 {
+			return flush()
+		}
+		return nil
+	}
+	if err := d.s.engine.DescribeDistEach(d.account, d.q, chunk, head, file, part); err != nil {
+		var we *wire.Error
+		if errors.As(err, &we) {
+			return we
+		}
+		return appError(err, d.q.AppID)
+	}
+	if js {
+		buf.WriteString(`]}}`)
+	} else {
+		buf.WriteString(`</DistResults></` + action + `Response>`)
+	}
+	return nil
 }

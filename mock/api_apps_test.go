@@ -215,8 +215,8 @@ func TestAppErrorCodesAreDocumented(t *testing.T) {
 		kv     []string
 	}{
 		{"CreateApplication", nil},
-		{"CreateApplication", []string{"Template", "{}"}},
-		{"CreateApplication", []string{"Template", `{"appMetaData":{"appName":"x"},"resourceSelector":[{"regionCode":"nowhere","count":1}]}`}},
+		{"CreateApplication", []string{"Template", "[]"}},
+		{"CreateApplication", []string{"Template", `{"resourceSelector":[{"count":1000000}]}`}},
 		{"DescribeApplication", nil},
 		{"DescribeApplication", []string{"AppId", gone}},
 		{"DescribeApplication", []string{"AppId", id, "Level", "x"}},
@@ -227,12 +227,12 @@ func TestAppErrorCodesAreDocumented(t *testing.T) {
 		{"DistApplicationData", []string{"AppId", id}},
 		{"DistApplicationData", []string{"AppId", id, "Data", "not json"}},
 		{"DistApplicationData", []string{"AppId", gone, "Data", `[{"name":"f","version":"1"}]`}},
-		{"DistApplicationData", []string{"AppId", id, "Data", `[{"name":"f","version":"1"}]`, "DistStrategy", `{"name":"x"}`}},
+		{"DistApplicationData", []string{"AppId", id, "Data", `[{"name":"f","version":"1"}]`, "DistStrategy", `{"name":1}`}},
 		{"DescribeDataDistResult", nil},
 		{"DescribeDataDistResult", []string{"AppId", gone}},
 		{"DescribeDataDistResult", []string{"AppId", id, "EnsRegionIds", "x"}},
 		{"DescribeDataDistResult", []string{"AppId", id, "PageNumber", "0"}},
-		{"DistApplicationData", []string{"AppId", id, "Data", `[{"name":"f","version":"1"}]`, "DistStrategy", `{"name":"ScheduleToAllByMatchExpressions","parameters":{"match_expressions":[{"key":"zone","operator":"In","values":["x"]}]}}`}},
+		{"DistApplicationData", []string{"AppId", id, "Data", `[{"name":"f","version":"1"}]`, "DistStrategy", `{"name":"ScheduleToAllByMatchExpressions","parameters":{"match_expressions":[{"key":1,"operator":"In","values":["x"]}]}}`}},
 	} {
 		r := h.get(call(tc.action, tc.kv...))
 		code, _ := r.json(t)["Code"].(string)

@@ -71,6 +71,18 @@ var (
 		"below 1 the page size is 10 (the documented default); above 1000 it applies as given (the answer is streamed)"}
 	limDateOrder = &limit{"date-order", "MaxDate", "MaxDate not before MinDate",
 		"no data file matches: the answer is empty"}
+	limDistStrategyName = &limit{"dist-strategy-name", "DistStrategy", "the strategy name ScheduleToAllByMatchExpressions or ScheduleToRegionId",
+		"a strategy with another name is ignored (it selects every instance, the documented default)"}
+	limDistStrategyKey = &limit{"dist-strategy-key", "DistStrategy", "ScheduleToAllByMatchExpressions has match_expressions, each with the key region_id or instance_id",
+		"an expression with another key is ignored, as is a strategy without expressions (they select every instance)"}
+	limDistStrategyOperator = &limit{"dist-strategy-operator", "DistStrategy", "the operator In or NotIn",
+		"an expression (or ScheduleToRegionId strategy) with another operator is ignored (it selects every instance)"}
+	limDistDuplicate = &limit{"dist-duplicate", "Data", "each (name, version) once in a DistApplicationData",
+		"one distribution, with the first item's keys; each repeated item answers the first one's result"}
+	limTemplateAppName = &limit{"template-app-name", "Template", "appMetaData.appName is a non-empty string",
+		"the application is named by its AppId, as an app made by a push"}
+	limTemplateSelector = &limit{"template-selector", "Template", "resourceSelector has an item; each count is 1 or more and each regionCode an ENS node of the topology",
+		"no item: one instance per ENS node (as an app made by a push); a count under 1 adds no instance; an unknown regionCode spreads its count over every ENS node, as an item without regionCode"}
 )
 
 // limits is the table of every ensmock limit.
@@ -78,6 +90,7 @@ var limits = []*limit{
 	limDataItems, limDataEmpty, limDataDuplicate, limNameLength, limVersionLength, limAppIDLength, limURL,
 	limSizeString, limSizeInteger, limSizeMax, limTimeoutString, limTimeoutRange, limMD5, limArchiveType,
 	limStrategyCount, limStrategyName, limStrategyOperator, limStrategyValues, limPageSize, limDateOrder,
+	limDistStrategyName, limDistStrategyKey, limDistStrategyOperator, limDistDuplicate, limTemplateAppName, limTemplateSelector,
 }
 
 // Bounds of the limits above, for the checks.

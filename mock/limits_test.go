@@ -85,6 +85,65 @@ func wantField(name, key string, want any) func(t *testing.T, f *fx, r reply) {
 	}
 }
 
+// wantDist checks a DistApplicationData answer: how many instances it
+// targets and the result code of each item.
+func wantDist(instances int, codes ...int) func(t *testing.T, f *fx, r reply) {
+	return func(t *testing.T, f *fx, r reply) {
+		t.Helper()
+		var body struct {
+			DistInstanceTotalCount int
+			DistResults            struct{ DistResult []struct{ ResultCode int } }
+		}
+		if err := json.Unmarshal(r.body, &body); err != nil {
+			t.Fatalf("%v: %s", err, r.body)
+		}
+		got := []int{}
+		for _, d := range body.DistResults.DistResult {
+			got = append(got, d.ResultCode)
+		}
+		if body.DistInstanceTotalCount != instances || fmt.Sprint(got) != fmt.Sprint(codes) {
+			t.Fatalf("%d instances, result codes %v; want %d, %v: %s", body.DistInstanceTotalCount, got, instances, codes, r.body)
+		}
+	}
+}
+
+// createdApp checks a CreateApplication answer: the app's name (AppId: the
+// AppId itself) and its instances per ENS node.
+func createdApp(name string, perRegion map[string]int) func(t *testing.T, f *fx, r reply) {
+	return func(t *testing.T, f *fx, r reply) {
+		t.Helper()
+		id, _ := r.obj(t)["AppId"].(string)
+		d := f.api("DescribeApplication", "AppId", id)
+		var app struct {
+			AppMetaData struct{ AppName string }
+			DetailStat  struct {
+				AppVersionStat []struct {
+					DistrictStat []struct {
+						RegionIds          []string
+						InstanceTotalCount int
+					}
+				}
+			}
+		}
+		raw, _ := d.obj(t)["Application"].(string)
+		if err := json.Unmarshal([]byte(raw), &app); err != nil {
+			t.Fatalf("%v: %s", err, d.body)
+		}
+		if name == "AppId" {
+			name = id
+		}
+		got := map[string]int{}
+		for _, v := range app.DetailStat.AppVersionStat {
+			for _, ds := range v.DistrictStat {
+				got[ds.RegionIds[0]] += ds.InstanceTotalCount
+			}
+		}
+		if app.AppMetaData.AppName != name || fmt.Sprint(got) != fmt.Sprint(perRegion) {
+			t.Fatalf("AppName %q, instances %v; want %q, %v", app.AppMetaData.AppName, got, name, perRegion)
+		}
+	}
+}
+
 func limitCases() []limitCase {
 	many := make([]string, 101)
 	for i := range many {
@@ -96,6 +155,16 @@ func limitCases() []limitCase {
 		return `{"name":"ScheduleToRegionId","parameters":{"operator":"` + op + `","values":` + values + `}}`
 	}
 	push := func(kv ...string) []string { return append([]string{"AppId", fxApp}, kv...) }
+	dist := func(data, strategy string) []string {
+		kv := []string{"AppId", fxApp, "Data", data}
+		if strategy != "" {
+			kv = append(kv, "DistStrategy", strategy)
+		}
+		return kv
+	}
+	matchExpr := func(key, op string) string {
+		return `{"name":"ScheduleToAllByMatchExpressions","parameters":{"match_expressions":[{"key":"` + key + `","operator":"` + op + `","values":["` + region + `"]}]}}`
+	}
 	return []limitCase{
 		{limDataItems, "101 data files", "PushApplicationData", push("Data", "["+strings.Join(many, ",")+"]"), "Data",
 			func(t *testing.T, f *fx, r reply) {
@@ -182,6 +251,64 @@ func limitCases() []limitCase {
 				if ps := r.obj(t)["PageSize"]; ps != float64(1001) {
 					t.Fatalf("PageSize %v, want 1001", ps)
 				}
+			}},
+		{limDistStrategyName, "strategy ScheduleToMoon", "DistApplicationData",
+			dist(`[{"name":"a","version":"1"}]`, `{"name":"ScheduleToMoon","parameters":{}}`), "DistStrategy", wantDist(8, 0)},
+		{limDistStrategyKey, "key zone", "DistApplicationData",
+			dist(`[{"name":"a","version":"1"}]`, matchExpr("zone", "In")), "DistStrategy", wantDist(8, 0)},
+		{limDistStrategyKey, "no match_expressions", "DistApplicationData",
+			dist(`[{"name":"a","version":"1"}]`, `[{"name":"ScheduleToAllByMatchExpressions","parameters":{}}]`), "DistStrategy", wantDist(8, 0)},
+		{limDistStrategyOperator, "operator Near", "DistApplicationData",
+			dist(`[{"name":"a","version":"1"}]`, matchExpr("region_id", "Near")), "DistStrategy", wantDist(8, 0)},
+		{limDistStrategyOperator, "ScheduleToRegionId operator Near", "DistApplicationData",
+			dist(`[{"name":"a","version":"1"}]`, sched("Near", `["`+region+`"]`)), "DistStrategy", wantDist(8, 0)},
+		{limDistDuplicate, "the same file twice", "DistApplicationData",
+			dist(`[{"name":"a","version":"1"},{"name":"b","version":"1"},{"name":"a","version":"1","timeout":1}]`, ""), "Data",
+			func(t *testing.T, f *fx, r reply) {
+				wantDist(8, 0, 400, 0)(t, f, r)
+				var st struct {
+					Accounts []struct {
+						Apps []struct {
+							Dists []struct {
+								Name     string
+								Replicas []struct{ Status string }
+							}
+						}
+					}
+				}
+				if err := json.Unmarshal(f.ctl("GET", "/_ensmock/state", "").body, &st); err != nil {
+					t.Fatal(err)
+				}
+				ds := st.Accounts[0].Apps[0].Dists
+				if len(ds) != 1 || ds[0].Name != "a" || len(ds[0].Replicas) != 8 {
+					t.Fatalf("dists %+v, want one of a on 8 instances", ds)
+				}
+				f.advance("1m") // the first item's keys (no timeout): every replica succeeds
+				for _, in := range f.api("DescribeDataDistResult", "AppId", fxApp).obj(t)["DistResults"].(map[string]any)["DistResult"].([]any) {
+					stats := in.(map[string]any)["StatusStats"].(map[string]any)["StatusStat"].([]any)
+					if len(stats) != 1 || stats[0].(map[string]any)["Status"] != "SUCCESS" {
+						t.Fatalf("after a minute: %v", stats)
+					}
+				}
+			}},
+		{limTemplateAppName, "no appName", "CreateApplication",
+			[]string{"Template", `{"appMetaData":{"clusterName":"poc"},"resourceSelector":[{"regionCode":"` + region + `","count":2}]}`}, "Template",
+			createdApp("AppId", map[string]int{region: 2})},
+		{limTemplateSelector, "no resourceSelector", "CreateApplication", []string{"Template", `{"appMetaData":{"appName":"x"}}`}, "Template",
+			func(t *testing.T, f *fx, r reply) {
+				per := map[string]int{}
+				for _, id := range f.srv.Engine().Regions() {
+					per[id] = 1
+				}
+				createdApp("x", per)(t, f, r)
+			}},
+		{limTemplateSelector, "count 0", "CreateApplication",
+			[]string{"Template", `{"appMetaData":{"appName":"x"},"resourceSelector":[{"count":0},{"regionCode":"` + region + `","count":1}]}`}, "Template",
+			createdApp("x", map[string]int{region: 1})},
+		{limTemplateSelector, "an unknown regionCode", "CreateApplication",
+			[]string{"Template", `{"appMetaData":{"appName":"x"},"resourceSelector":[{"regionCode":"cn-moon-1","count":1}]}`}, "Template",
+			func(t *testing.T, f *fx, r reply) {
+				createdApp("x", map[string]int{f.srv.Engine().Regions()[0]: 1})(t, f, r)
 			}},
 		{limDateOrder, "MaxDate before MinDate", "DescribeDataPushResult", []string{"AppId", fxApp, "MinDate", "2024-03-02", "MaxDate", "2024-03-01"}, "MaxDate",
 			func(t *testing.T, f *fx, r reply) {

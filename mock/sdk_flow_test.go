@@ -243,8 +243,8 @@ func TestSDK1Workflow(t *testing.T) {
 				t.Fatalf("download: %d, %d bytes", status, len(body))
 			}
 
-			// errors the SDK parses: a bad strategy
-			if _, err := c.DistApplicationData(newDist(`{"name":"ScheduleToNowhere","parameters":{}}`)); !sdk1Code(t, err, format, "InvalidParameter.DistStrategy") {
+			// errors the SDK parses: a strategy that is not the example's shape
+			if _, err := c.DistApplicationData(newDist(`{"name":["ScheduleToNowhere"],"parameters":{}}`)); !sdk1Code(t, err, format, "InvalidParameter.DistStrategy") {
 				t.Fatalf("bad DistStrategy: %v", err)
 			}
 

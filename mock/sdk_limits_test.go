@@ -53,6 +53,9 @@ func sdkLimitCases() []sdkLimitCase {
 	for i := range many {
 		many[i] = fmt.Sprintf(`{"name":"f%d","version":"1","url":"http://example.com/f%d"}`, i, i)
 	}
+	dist := func(strategy string) map[string]string {
+		return map[string]string{"AppId": sdkAppID, "Data": `[{"name":"app01","version":"1.0"}]`, "DistStrategy": strategy}
+	}
 	sched := func(name, op, values string) string {
 		return `{"name":"` + name + `","parameters":{"operator":"` + op + `","values":` + values + `}}`
 	}
@@ -85,6 +88,18 @@ func sdkLimitCases() []sdkLimitCase {
 		{"strategy-values", "a ServerFilterStrategy with no region id", "DescribeDataDownloadURL",
 			map[string]string{"AppId": sdkAppID, "DataName": "app01", "DataVersion": "1.0",
 				"ServerFilterStrategy": sched("ScheduleToRegionId", "NotIn", `[]`)}, "ServerFilterStrategy", 1},
+		{"dist-strategy-name", "DistStrategy ScheduleToMoon", "DistApplicationData",
+			dist(`{"name":"ScheduleToMoon","parameters":{}}`), "DistStrategy", 1},
+		{"dist-strategy-key", "match expression key zone", "DistApplicationData",
+			dist(`{"name":"ScheduleToAllByMatchExpressions","parameters":{"match_expressions":[{"key":"zone","operator":"In","values":["x"]}]}}`), "DistStrategy", 1},
+		{"dist-strategy-operator", "match expression operator Near", "DistApplicationData",
+			dist(`{"name":"ScheduleToAllByMatchExpressions","parameters":{"match_expressions":[{"key":"region_id","operator":"Near","values":["x"]}]}}`), "DistStrategy", 1},
+		{"dist-duplicate", "the same file twice in a dist", "DistApplicationData",
+			map[string]string{"AppId": sdkAppID, "Data": `[{"name":"app01","version":"1.0"},{"name":"app01","version":"1.0"}]`}, "Data", 1},
+		{"template-app-name", "a Template without appName", "CreateApplication",
+			map[string]string{"Template": `{"appMetaData":{"clusterName":"poc"},"resourceSelector":[{"count":1}]}`}, "Template", 1},
+		{"template-selector", "a Template without resourceSelector", "CreateApplication",
+			map[string]string{"Template": `{"appMetaData":{"appName":"nginx"}}`}, "Template", 1},
 		{"page-size", "PageSize 1001", "DescribeDataPushResult", map[string]string{"AppId": sdkAppID, "PageSize": "1001"}, "PageSize", 1},
 		{"date-order", "MaxDate before MinDate", "DescribeDataPushResult",
 			map[string]string{"AppId": sdkAppID, "MinDate": "2024-03-02", "MaxDate": "2024-03-01"}, "MaxDate", 1},
@@ -104,7 +119,7 @@ func sdkSenders(t *testing.T, endpoint string) []sdkSender {
 	senders := []sdkSender{{"SDK1", func(t *testing.T, action string, p map[string]string) (int, string) {
 		t.Helper()
 		for k := range p {
-			if !slices.Contains([]string{"AppId", "Data", "PushStrategy", "MinDate", "MaxDate", "PageSize", "DataName", "DataVersion", "ServerFilterStrategy"}, k) {
+			if !slices.Contains([]string{"AppId", "Data", "PushStrategy", "MinDate", "MaxDate", "PageSize", "DataName", "DataVersion", "ServerFilterStrategy", "Template", "DistStrategy"}, k) {
 				t.Fatalf("SDK1 does not send parameter %s", k)
 			}
 		}
@@ -130,6 +145,16 @@ func sdkSenders(t *testing.T, endpoint string) []sdkSender {
 			req.AppId, req.DataName, req.DataVersion = p["AppId"], p["DataName"], p["DataVersion"]
 			req.ServerFilterStrategy = p["ServerFilterStrategy"]
 			resp, err = sdk1.DescribeDataDownloadURL(req)
+		case "CreateApplication":
+			req := ens.CreateCreateApplicationRequest()
+			req.Domain, req.Scheme = endpoint, "http"
+			req.Template = p["Template"]
+			resp, err = sdk1.CreateApplication(req)
+		case "DistApplicationData":
+			req := ens.CreateDistApplicationDataRequest()
+			req.Domain, req.Scheme = endpoint, "http"
+			req.AppId, req.Data, req.DistStrategy = p["AppId"], p["Data"], p["DistStrategy"]
+			resp, err = sdk1.DistApplicationData(req)
 		default:
 			t.Fatalf("no SDK1 request for %s", action)
 		}
@@ -172,7 +197,8 @@ func stateJSON(t *testing.T, srv *mock.Server) string {
 	return string(b)
 }
 
-// TestSDKLimits: every ensmock limit, through SDK1, DARA V3 and DARA V1,
+// TestSDKLimits: every ensmock limit (push, describe, download URL, and the
+// workflow's CreateApplication and DistApplicationData), through SDK1, DARA V3 and DARA V1,
 // accepted by default with its warning in the journal and refused with Strict
 // with the InvalidParameter code the SDK parses. It fails if a limit of the
 // table in limits.go has no case.

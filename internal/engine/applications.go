@@ -228,7 +228,8 @@ func (e *Engine) regionCapacity(r int) int {
 }
 
 // CreateApp creates an application from its template (validated by the spec)
-// and its instances, and returns its AppId. A *ParamError changes nothing.
+// and its instances, and returns its AppId. A *ParamError (a memory or
+// capacity bound) changes nothing.
 func (e *Engine) CreateApp(acct string, raw []byte) (string, error) {
 	if len(raw) > MaxTemplateBytes {
 		return "", &ParamError{"Template", fmt.Sprintf("ensmock keeps templates of at most %d bytes", MaxTemplateBytes)}
@@ -237,36 +238,36 @@ func (e *Engine) CreateApp(acct string, raw []byte) (string, error) {
 	if err := json.Unmarshal(raw, &t); err != nil {
 		return "", &ParamError{"Template", err.Error()}
 	}
-	if t.AppMetaData.AppName == "" {
-		return "", &ParamError{"Template", "appMetaData.appName is required"}
-	}
-	if len(t.ResourceSelector) == 0 {
-		return "", &ParamError{"Template", "resourceSelector needs at least one item"}
-	}
-	// plan: instances wanted per region index
+	// plan: instances wanted per region index. What the documentation does not
+	// require is read leniently (the mock's limits template-app-name and
+	// template-selector, checked by the API layer): no item is one instance per
+	// ENS node, a count under 1 adds none, an unknown regionCode spreads like
+	// an item without one.
 	want := make([]int, len(e.ix.regions))
 	total := 0
 	rr := 0
-	for i, sel := range t.ResourceSelector {
+	if len(t.ResourceSelector) == 0 {
+		for r := range want {
+			want[r]++
+		}
+		total = len(want)
+	}
+	for _, sel := range t.ResourceSelector {
 		if sel.Count < 1 {
-			return "", &ParamError{"Template", fmt.Sprintf("resourceSelector[%d].count must be at least 1", i)}
+			continue
 		}
 		total += sel.Count
 		if total > e.cfg.MaxInstancesPerAccount {
 			return "", &ParamError{"Template", fmt.Sprintf("the template asks for more than %d instances", e.cfg.MaxInstancesPerAccount)}
 		}
-		if sel.RegionCode == "" {
-			for range sel.Count {
-				want[rr%len(want)]++
-				rr++
-			}
+		if r, ok := slices.BinarySearch(e.ix.regions, sel.RegionCode); ok && sel.RegionCode != "" {
+			want[r] += sel.Count
 			continue
 		}
-		r, ok := slices.BinarySearch(e.ix.regions, sel.RegionCode)
-		if !ok {
-			return "", &ParamError{"Template", fmt.Sprintf("resourceSelector[%d].regionCode %q is not an ENS node of this mock", i, sel.RegionCode)}
+		for range sel.Count {
+			want[rr%len(want)]++
+			rr++
 		}
-		want[r] += sel.Count
 	}
 	a := e.account(acct, true)
 	a.mu.Lock()
@@ -371,7 +372,9 @@ func (e *Engine) appInfo(a *account, id string, p *app, regions map[string]bool)
 		info.Phase = PhaseDeleting
 	}
 	if t := x.template; t != nil {
-		info.AppName = t.AppMetaData.AppName
+		if t.AppMetaData.AppName != "" {
+			info.AppName = t.AppMetaData.AppName
+		}
 		if t.AppMetaData.ClusterName != "" {
 			info.ClusterName = t.AppMetaData.ClusterName
 		}

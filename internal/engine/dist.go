@@ -120,13 +120,19 @@ func (r *distRep) status(now int64, deleting bool) string {
 }
 
 func (d *dist) descrip(r *distRep, now int64, deleting bool) string {
+	return repDescrip(r, d.fails, now, deleting)
+}
+
+// repDescrip is the StatusDescrip of replica r of a file whose failure
+// descriptions are fails.
+func repDescrip(r *distRep, fails []string, now int64, deleting bool) string {
 	switch r.status(now, deleting) {
 	case DistDeleted:
 		return "deleted: the application is being deleted"
 	case DistDisting:
 		return "distributing"
 	case DistFailed:
-		return d.fails[r.fail-1]
+		return fails[r.fail-1]
 	}
 	return "success"
 }
@@ -375,9 +381,60 @@ type DistDescribeResult struct {
 	Files                       []DistFileStatus
 }
 
-// DescribeDist answers DescribeDataDistResult: the files distributed for the
-// app (in order of first distribution) that pass the filters, paged; each
-// lists only the instances that pass the instance and region filters.
+// distFilter is a DistQuery compiled against one app (valid while its a.mu
+// is held, or while the app is the same: instances are never removed).
+type distFilter struct {
+	names, versions map[string]bool
+	insts           map[uint32]bool // nil: every instance
+	minN, maxN      int64
+}
+
+func (e *Engine) distFilter(x *appExt, q DistQuery) distFilter {
+	flt := distFilter{names: set(q.Names), versions: set(q.Versions), minN: math.MinInt64, maxN: math.MaxInt64}
+	if len(q.InstanceIDs) > 0 || len(q.Regions) > 0 {
+		regions := set(q.Regions)
+		flt.insts = map[uint32]bool{}
+		if len(q.InstanceIDs) > 0 { // look the listed instances up
+			for _, id := range q.InstanceIDs {
+				if i, ok := x.byID[id]; ok && (regions == nil || regions[e.ix.regions[x.instances[i].region]]) {
+					flt.insts[uint32(i)] = true
+				}
+			}
+		} else {
+			for i, in := range x.instances {
+				if regions[e.ix.regions[in.region]] {
+					flt.insts[uint32(i)] = true
+				}
+			}
+		}
+	}
+	if !q.MinDate.IsZero() {
+		flt.minN = unixNano(q.MinDate)
+	}
+	if !q.MaxDate.IsZero() {
+		if flt.maxN = unixNano(q.MaxDate.Add(24 * time.Hour)); flt.maxN != math.MaxInt64 {
+			flt.maxN--
+		}
+	}
+	return flt
+}
+
+// match reports whether the i-th distributed file of x passes the filter.
+func (flt *distFilter) match(x *appExt, i int) bool {
+	d := x.distOrder[i]
+	if c := x.distMeta[i]; c < flt.minN || c > flt.maxN {
+		return false
+	}
+	if (flt.names != nil && !flt.names[d.name]) || (flt.versions != nil && !flt.versions[d.version]) {
+		return false
+	}
+	return flt.insts == nil || d.touches(flt.insts)
+}
+
+// DescribeDist answers DescribeDataDistResult whole: the files distributed
+// for the app (in order of first distribution) that pass the filters, paged;
+// each lists only the instances that pass the instance and region filters.
+// The API writes its answer with DescribeDistEach instead, in bounded parts.
 func (e *Engine) DescribeDist(acct string, q DistQuery) (DistDescribeResult, error) {
 	res := DistDescribeResult{PageNumber: max(q.PageNumber, 1), PageSize: q.PageSize}
 	a := e.account(acct, false)
@@ -396,55 +453,164 @@ func (e *Engine) DescribeDist(acct string, q DistQuery) (DistDescribeResult, err
 	x := p.x
 	now := e.cfg.Clock.Now().UnixNano()
 	deleting := x.deleteAt != 0
-	names, versions := set(q.Names), set(q.Versions)
-	var insts map[uint32]bool
-	if len(q.InstanceIDs) > 0 || len(q.Regions) > 0 {
-		regions := set(q.Regions)
-		insts = map[uint32]bool{}
-		if len(q.InstanceIDs) > 0 { // look the listed instances up
-			for _, id := range q.InstanceIDs {
-				if i, ok := x.byID[id]; ok && (regions == nil || regions[e.ix.regions[x.instances[i].region]]) {
-					insts[uint32(i)] = true
-				}
-			}
-		} else {
-			for i, in := range x.instances {
-				if regions[e.ix.regions[in.region]] {
-					insts[uint32(i)] = true
-				}
-			}
-		}
-	}
-	var minN, maxN int64 = math.MinInt64, math.MaxInt64
-	if !q.MinDate.IsZero() {
-		minN = unixNano(q.MinDate)
-	}
-	if !q.MaxDate.IsZero() {
-		if maxN = unixNano(q.MaxDate.Add(24 * time.Hour)); maxN != math.MaxInt64 {
-			maxN--
-		}
-	}
+	flt := e.distFilter(x, q)
 	from, to := 0, -1
 	if q.PageSize > 0 {
 		from = (res.PageNumber - 1) * q.PageSize
 		to = from + q.PageSize
 	}
 	for i, d := range x.distOrder {
-		if c := x.distMeta[i]; c < minN || c > maxN {
-			continue
-		}
-		if (names != nil && !names[d.name]) || (versions != nil && !versions[d.version]) {
-			continue
-		}
-		if insts != nil && !d.touches(insts) {
+		if !flt.match(x, i) {
 			continue
 		}
 		if res.Total >= from && (to < 0 || res.Total < to) {
-			res.Files = append(res.Files, e.distStatus(x, d, insts, now, deleting))
+			res.Files = append(res.Files, e.distStatus(x, d, flt.insts, now, deleting))
 		}
 		res.Total++
 	}
 	return res, nil
+}
+
+// DistFileHead is what DescribeDistEach reports of a file before its
+// instances: the size of each status group that is not empty, in the order
+// SUCCESS, FAILED, DISTING, DELETED.
+type DistFileHead struct {
+	Name, Version string
+	Groups        []DistGroupSize
+}
+
+// DistGroupSize is the number of instances of a file in one status.
+type DistGroupSize struct {
+	Status string
+	Count  int
+}
+
+// DescribeDistEach answers DescribeDataDistResult in parts: head with the
+// total (the files that pass the filters when the answer starts), then for
+// each file of the page, in order, file with its groups' sizes, then part
+// with its instances in group order, at most chunk at a time (a part never
+// spans two files). Only one file's replicas (24 bytes each) are copied at a
+// time, under the account lock; the lock is released between files and while
+// the callbacks run. Each file's statuses are as of the moment it is copied,
+// so its group sizes always equal the instances reported. A reset or deletion
+// of the app during the answer ends it early.
+func (e *Engine) DescribeDistEach(acct string, q DistQuery, chunk int, head func(DistDescribeResult) error,
+	file func(DistFileHead) error, part func([]InstanceStatus) error) error {
+	res := DistDescribeResult{PageNumber: max(q.PageNumber, 1), PageSize: q.PageSize}
+	chunk = max(chunk, 1)
+	a := e.account(acct, false)
+	if a == nil {
+		if e.cfg.StrictApps {
+			return ErrUnknownApp
+		}
+		return head(res)
+	}
+	a.mu.Lock()
+	p, err := e.appLocked(a, q.AppID, false)
+	if err != nil || p == nil || p.x == nil {
+		a.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		return head(res)
+	}
+	x := p.x
+	flt := e.distFilter(x, q)
+	from, left := 0, -1
+	if q.PageSize > 0 {
+		from, left = (res.PageNumber-1)*q.PageSize, q.PageSize
+	}
+	next := len(x.distOrder) // the first file of the page
+	for i := range x.distOrder {
+		if flt.match(x, i) {
+			if res.Total == from {
+				next = i
+			}
+			res.Total++
+		}
+	}
+	a.mu.Unlock()
+	if err := head(res); err != nil {
+		return err
+	}
+	if n := max(res.Total-from, 0); left < 0 || n < left {
+		left = n
+	}
+	var reps []distRep
+	buf := make([]InstanceStatus, 0, chunk)
+	for ; left > 0; left-- {
+		a.mu.Lock()
+		if e.account(acct, false) != a || a.apps[q.AppID] != p || p.x != x || next >= len(x.distOrder) {
+			a.mu.Unlock()
+			return nil // reset or deleted meanwhile
+		}
+		for next < len(x.distOrder) && !flt.match(x, next) {
+			next++
+		}
+		if next == len(x.distOrder) {
+			a.mu.Unlock()
+			return nil
+		}
+		d := x.distOrder[next]
+		reps = d.copySelected(reps[:0], flt.insts)
+		h := DistFileHead{Name: d.name, Version: d.version}
+		fails, instances := d.fails, x.instances // append-only: safe to read after the unlock
+		now, deleting := e.cfg.Clock.Now().UnixNano(), x.deleteAt != 0
+		a.mu.Unlock()
+		next++
+
+		var counts [4]int
+		for k := range reps {
+			counts[slices.Index(distStatusOrder, reps[k].status(now, deleting))]++
+		}
+		for g, st := range distStatusOrder {
+			if counts[g] > 0 {
+				h.Groups = append(h.Groups, DistGroupSize{Status: st, Count: counts[g]})
+			}
+		}
+		if err := file(h); err != nil {
+			return err
+		}
+		for _, g := range h.Groups {
+			for k := range reps {
+				r := &reps[k]
+				if r.status(now, deleting) != g.Status {
+					continue
+				}
+				upd := r.done
+				if g.Status == DistDisting {
+					upd = r.start
+				}
+				buf = append(buf, InstanceStatus{InstanceID: instances[r.inst].id, Start: time.Unix(0, r.start).UTC(),
+					Update: time.Unix(0, upd).UTC(), Descrip: repDescrip(r, fails, now, deleting)})
+				if len(buf) == chunk {
+					if err := part(buf); err != nil {
+						return err
+					}
+					buf = buf[:0]
+				}
+			}
+		}
+		if len(buf) > 0 {
+			if err := part(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	return nil
+}
+
+// copySelected appends to dst the replicas of d on the instances insts
+// selects (nil: all), in instance order.
+func (d *dist) copySelected(dst []distRep, insts map[uint32]bool) []distRep {
+	if insts == nil {
+		return append(dst, d.reps...)
+	}
+	for _, i := range d.selected(insts) {
+		dst = append(dst, d.reps[i])
+	}
+	return dst
 }
 
 func (d *dist) touches(insts map[uint32]bool) bool {

@@ -70,10 +70,8 @@ func TestCreateAppRefusals(t *testing.T) {
 		c.Topology = Topology{Regions: []Region{{ID: "r1", Servers: []string{"s1"}, Instances: 2}}}
 	})
 	for _, tmpl := range []string{
-		`{"appMetaData":{},"resourceSelector":[{"count":1}]}`,
-		`{"appMetaData":{"appName":"x"},"resourceSelector":[]}`,
-		`{"appMetaData":{"appName":"x"},"resourceSelector":[{"regionCode":"nowhere","count":1}]}`,
-		`{"appMetaData":{"appName":"x"},"resourceSelector":[{"count":3}]}`, // capacity 2
+		`{"appMetaData":{"appName":"x"},"resourceSelector":[{"count":3}]}`,                        // capacity 2
+		`{"appMetaData":{"appName":"x"},"resourceSelector":[{"regionCode":"nowhere","count":3}]}`, // spread: capacity 2
 		`not json`,
 	} {
 		var pe *ParamError
@@ -87,6 +85,41 @@ func TestCreateAppRefusals(t *testing.T) {
 	createApp(t, e, `{"appMetaData":{"appName":"x"},"resourceSelector":[{"count":2}]}`)
 	if _, err := e.CreateApp("acct", []byte(`{"appMetaData":{"appName":"y"},"resourceSelector":[{"count":1}]}`)); err == nil {
 		t.Error("the region's capacity was exceeded")
+	}
+}
+
+// TestCreateAppLenient: what the documentation does not require of a template
+// is read leniently (the API layer warns, or refuses in strict mode).
+func TestCreateAppLenient(t *testing.T) {
+	e, _ := newEngine(t, func(c *Config) {
+		c.Topology = Topology{Regions: []Region{{ID: "r1", Servers: []string{"s1"}}, {ID: "r2", Servers: []string{"s2"}}}}
+	})
+	for _, c := range []struct {
+		tmpl, name string
+		regions    []string
+	}{
+		{`{"appMetaData":{},"resourceSelector":[{"count":1}]}`, "", []string{"r1"}},
+		{`{"appMetaData":{"appName":"x"},"resourceSelector":[]}`, "x", []string{"r1", "r2"}},
+		{`{"appMetaData":{"appName":"x"}}`, "x", []string{"r1", "r2"}},
+		{`{"appMetaData":{"appName":"x"},"resourceSelector":[{"regionCode":"nowhere","count":3}]}`, "x", []string{"r1", "r1", "r2"}},
+		{`{"appMetaData":{"appName":"x"},"resourceSelector":[{"count":0},{"regionCode":"r2","count":1}]}`, "x", []string{"r2"}},
+	} {
+		id := createApp(t, e, c.tmpl)
+		info, err := e.DescribeApp("acct", id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c.name
+		if want == "" {
+			want = id
+		}
+		var got []string
+		for _, in := range info.Instances {
+			got = append(got, in.RegionID)
+		}
+		if info.AppName != want || strings.Join(got, ",") != strings.Join(c.regions, ",") {
+			t.Errorf("%s: name %q, instances in %v; want %q, %v", c.tmpl, info.AppName, got, want, c.regions)
+		}
 	}
 }
 
@@ -340,5 +373,78 @@ func TestRewindMovesDistributions(t *testing.T) {
 	_ = c.Advance(2 * time.Second)
 	if after, _ = e.DescribeDist("acct", DistQuery{AppID: app}); after.Files[0].Stats[0].Status != DistSuccess {
 		t.Fatalf("the remaining 2 s: %+v", after)
+	}
+}
+
+// TestDescribeDistEachReleasesTheLock: the callbacks of DescribeDistEach run
+// without the account lock (a dist during the answer does not deadlock and
+// does not change the file being written: its group sizes equal its
+// instances), parts hold at most chunk instances, and a reset during the
+// answer ends it after a whole file.
+func TestDescribeDistEachReleasesTheLock(t *testing.T) {
+	e, c := newEngine(t, nil)
+	app := createApp(t, e, `{"appMetaData":{"appName":"x"},"resourceSelector":[{"count":40}]}`)
+	f1, f2 := dataFile("f1", 1), dataFile("f2", 1)
+	pushTo(t, e, app, f1)
+	pushTo(t, e, app, f2)
+	_ = c.Advance(time.Minute)
+	canary := DistStrategy{{Key: "region_id", Operator: "NotIn", Values: []string{"cn-xiangyang-19"}}}
+	for _, f := range []DataFile{f1, f2} {
+		if out, err := e.Dist("acct", app, []DistFile{{Name: f.Name, Version: f.Version}}, canary); err != nil || out.Results[0].Code != DistCodeOK {
+			t.Fatalf("dist %s: %+v %v", f.Name, out, err)
+		}
+	}
+	var files, reset bool
+	for _, doReset := range []bool{false, true} {
+		var heads []DistFileHead
+		got, counted := 0, 0
+		err := e.DescribeDistEach("acct", DistQuery{AppID: app}, 7,
+			func(res DistDescribeResult) error {
+				if res.Total != 2 {
+					t.Fatalf("total %d", res.Total)
+				}
+				return nil
+			},
+			func(h DistFileHead) error {
+				heads = append(heads, h)
+				for _, g := range h.Groups {
+					counted += g.Count
+				}
+				// the lock is free: distribute f1 everywhere meanwhile
+				if _, err := e.Dist("acct", app, []DistFile{{Name: "f1", Version: "1.0"}}, nil); err != nil {
+					t.Fatal(err)
+				}
+				if doReset {
+					e.Reset("")
+					reset = true
+				}
+				return nil
+			},
+			func(ins []InstanceStatus) error {
+				if len(ins) < 1 || len(ins) > 7 {
+					t.Fatalf("a part of %d instances", len(ins))
+				}
+				got += len(ins)
+				files = true
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != counted || !files {
+			t.Fatalf("reset %v: %d instances reported, the groups count %d", doReset, got, counted)
+		}
+		if want := map[bool]int{false: 2, true: 1}[doReset]; len(heads) != want {
+			t.Fatalf("reset %v: %d files, want %d", doReset, len(heads), want)
+		}
+		if doReset {
+			break
+		}
+		if heads[0].Groups[0].Count >= 40 || heads[0].Name != "f1" {
+			t.Fatalf("the first file changed while written: %+v", heads[0])
+		}
+	}
+	if !reset {
+		t.Fatal("no reset")
 	}
 }

@@ -573,6 +573,8 @@ func floodDescribe(ctx context.Context, m *mockChild, c config, state bool) (int
 	client := newClient(2, 5*time.Minute)
 	st := &statuses{}
 	sent := pushFiles(ctx, client, m.base, "f", c.files, 2, 1<<20, st)
+	// What the state alone costs: the peak before the first answer.
+	_, statePeak, _ := m.rss()
 	var answered int64
 	for range c.describes {
 		if ctx.Err() != nil {
@@ -594,7 +596,7 @@ func floodDescribe(ctx context.Context, m *mockChild, c config, state bool) (int
 	if state {
 		what = "state"
 	}
-	return sent, fmt.Sprintf("%s; %s answers of %s each", st, what, mib(answered/int64(max(1, c.describes)))), ctx.Err()
+	return sent, fmt.Sprintf("%s; peak RSS after the pushes %s; %s answers of %s each", st, mib(statePeak), what, mib(answered/int64(max(1, c.describes)))), ctx.Err()
 }
 
 // floodConns opens n idle connections (every other one sends half a request

@@ -120,6 +120,8 @@ type result struct {
 	peakRSS     int64
 	p99, maxLat time.Duration
 	probes      int
+	cpu         time.Duration // the mock's CPU time (user + system) during the flood
+	loadAvg     string        // the machine's load average when the flood started
 	probeFails  int
 	firstFail   string
 	elapsed     time.Duration
@@ -190,8 +192,9 @@ func run(c config) (bool, error) {
 		if r.err != nil {
 			fmt.Printf("  error: %v\n", r.err)
 		}
-		fmt.Printf("  %s; sent %d in %s; idle RSS %s, peak %s; health p99 %s, max %s over %d probes (%d failed)\n",
-			r.note, r.sent, r.elapsed.Round(100*time.Millisecond), mib(r.idleRSS), mib(r.peakRSS), ms(r.p99), ms(r.maxLat), r.probes, r.probeFails)
+		fmt.Printf("  %s; sent %d in %s (mock CPU %s; load average at start %s); idle RSS %s, peak %s; health p99 %s, max %s over %d probes (%d failed)\n",
+			r.note, r.sent, r.elapsed.Round(100*time.Millisecond), r.cpu.Round(10*time.Millisecond), r.loadAvg,
+			mib(r.idleRSS), mib(r.peakRSS), ms(r.p99), ms(r.maxLat), r.probes, r.probeFails)
 		if r.firstFail != "" {
 			fmt.Printf("  first failed probe: %s\n", r.firstFail)
 		}
@@ -200,15 +203,16 @@ func run(c config) (bool, error) {
 	fmt.Printf("\nall floods: %s\n\n", time.Since(start).Round(time.Second))
 	fmt.Printf("targets: peak RSS < %s, health p99 < %s and every probe answered (GET /_ensmock/health every %s)\n\n",
 		mib(rssTarget), ms(healthTarget), probeEvery)
-	fmt.Printf("| # | flood | scale | requests sent | peak RSS | health p99 | health max | verdict |\n")
-	fmt.Printf("|---|---|---|---:|---:|---:|---:|---|\n")
+	fmt.Printf("| # | flood | scale | requests sent | time | mock CPU | peak RSS | health p99 | health max | verdict |\n")
+	fmt.Printf("|---|---|---|---:|---:|---:|---:|---:|---:|---|\n")
 	ok := true
 	for _, r := range results {
 		verdict := "PASS"
 		if !r.pass() {
 			verdict, ok = "FAIL", false
 		}
-		fmt.Printf("| %d | %s | %s | %d | %s | %s | %s | %s |\n", r.f.n, r.f.name, r.f.scale, r.sent, mib(r.peakRSS), ms(r.p99), ms(r.maxLat), verdict)
+		fmt.Printf("| %d | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", r.f.n, r.f.name, r.f.scale, r.sent,
+			r.elapsed.Round(100*time.Millisecond), r.cpu.Round(10*time.Millisecond), mib(r.peakRSS), ms(r.p99), ms(r.maxLat), verdict)
 	}
 	return ok, nil
 }
@@ -311,6 +315,27 @@ func (m *mockChild) rss() (cur, peak int64, err error) {
 	return cur, peak, nil
 }
 
+// cpu returns the child's CPU time so far (utime + stime of /proc/PID/stat,
+// in USER_HZ ticks, which are 1/100 s on Linux).
+func (m *mockChild) cpu() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", m.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after "(comm)": state is field 3, utime 14, stime 15.
+	i := bytes.LastIndexByte(b, ')')
+	f := strings.Fields(string(b[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0, fmt.Errorf("unreadable /proc/PID/stat: %q", b)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
 type limitedBuffer struct {
 	mu  sync.Mutex
 	b   *bytes.Buffer
@@ -337,6 +362,10 @@ func measure(bin string, f flood, timeout time.Duration) result {
 	}
 	defer m.stop()
 	r.idleRSS, _, _ = m.rss()
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		r.loadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	cpu0, _ := m.cpu()
 
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -394,6 +423,9 @@ func measure(bin string, f flood, timeout time.Duration) result {
 	t0 := time.Now()
 	r.sent, r.note, r.err = f.run(ctx, m)
 	r.elapsed = time.Since(t0)
+	if cpu1, err := m.cpu(); err == nil {
+		r.cpu = cpu1 - cpu0
+	}
 	cancel()
 	time.Sleep(2 * probeEvery) // one more probe after the flood's last request
 	close(stop)

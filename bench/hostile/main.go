@@ -32,6 +32,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -93,6 +94,20 @@ func main() {
 	flag.StringVar(&c.only, "only", "", "run only the floods whose number is in this comma-separated list (e.g. 3,5)")
 	flag.BoolVar(&c.strict, "strict", true, "exit 1 when a target fails")
 	flag.Parse()
+	// Ctrl-C or SIGTERM stops the running child before this program exits.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		if m := running.Load(); m != nil {
+			_ = m.cmd.Process.Kill()
+			_, _ = m.cmd.Process.Wait()
+		}
+		if d := tmpDir.Load(); d != nil {
+			_ = os.RemoveAll(*d)
+		}
+		os.Exit(130)
+	}()
 	ok, err := run(c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hostile:", err)
@@ -143,6 +158,7 @@ func run(c config) (bool, error) {
 			return false, err
 		}
 		defer os.RemoveAll(dir)
+		tmpDir.Store(&dir)
 		bin = filepath.Join(dir, "ensmock")
 		fmt.Printf("building %s ...\n", c.pkg)
 		cmd := exec.Command("go", "build", "-o", bin, c.pkg)
@@ -236,6 +252,12 @@ func raiseFileLimit() uint64 {
 
 // ---- the child and the measurement ----
 
+// running is the child of the flood in progress, for the signal handler.
+var running atomic.Pointer[mockChild]
+
+// tmpDir holds the built binary, removed at the end (and on a signal).
+var tmpDir atomic.Pointer[string]
+
 type mockChild struct {
 	cmd    *exec.Cmd
 	base   string // http://127.0.0.1:PORT
@@ -265,6 +287,7 @@ func startMock(bin string, flags []string) (*mockChild, error) {
 	if err := m.cmd.Start(); err != nil {
 		return nil, err
 	}
+	running.Store(m)
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -282,6 +305,7 @@ func startMock(bin string, flags []string) (*mockChild, error) {
 }
 
 func (m *mockChild) stop() {
+	defer running.CompareAndSwap(m, nil)
 	_ = m.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { _ = m.cmd.Wait(); close(done) }()

@@ -103,7 +103,7 @@ bench-startup:
 # adds a cross-check of the max-throughput phase with wrk (optional).
 SOAK ?= 60s
 
-.PHONY: bench-load bench-scale bench-startup-binary soak
+.PHONY: bench-load bench-scale bench-startup-binary bench-hostile soak
 
 ## bench-load: throughput, CPU/request, p99 at 200 req/s, RSS (bench/load; SOAK=60s)
 bench-load:
@@ -112,6 +112,10 @@ bench-load:
 ## bench-scale: 100,000 data files x 10 file servers: memory per replica, Describe latency
 bench-scale:
 	$(GO) test -run='^$$' -bench=Scale -benchtime=200x ./internal/engine/
+
+## bench-hostile: the floods of issue 18, each against a fresh mock: peak RSS and health p99/max (bench/hostile; ~3 min)
+bench-hostile:
+	$(GO) run ./bench/hostile
 
 ## bench-startup-binary: start bin/ensmock N times, time to a healthy /_ensmock/health (min/median)
 bench-startup-binary:

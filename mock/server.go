@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -158,6 +159,7 @@ type Server struct {
 	journal     *control.Journal
 	control     *control.Handler
 	controlMux  *http.ServeMux // the control plane and the live view (internal/ui)
+	large       chan struct{}  // turns of large requests' decoding (decode)
 	store       *store.Store   // nil without Options.DataDir (persist.go)
 
 	handler  http.Handler
@@ -247,7 +249,8 @@ func newServer(opts Options) (*Server, error) {
 		creds = DefaultCredentials()
 	}
 	s := &Server{opts: opts, clock: opts.Clock, engine: eng, validator: wire.NewValidator(doc), log: opts.Logger,
-		downloadKey: opts.DownloadKey, faults: fs, journal: control.NewJournal(opts.JournalSize), fetcher: fetcher}
+		downloadKey: opts.DownloadKey, faults: fs, journal: control.NewJournal(opts.JournalSize), fetcher: fetcher,
+		large: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))}
 	if len(s.downloadKey) == 0 {
 		s.downloadKey = make([]byte, 32)
 		_, _ = rand.Read(s.downloadKey)
@@ -478,7 +481,7 @@ var errClientGone = errors.New("client closed the request")
 // or not, goes into the journal.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	req, werr := wire.Decode(r, s.opts.Limits)
+	req, werr := s.decode(r)
 	ent := control.Entry{Time: s.clock.Now(), RequestID: req.RequestID, Action: req.Action, Method: r.Method}
 	defer func() {
 		ent.Latency = clock.Duration(time.Since(start))
@@ -610,6 +613,25 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	ent.SetResponse(buf.Bytes()) // a copy, cut at 4 KiB: buf is recycled
 	setWarnings()
 	wire.WriteSuccess(w, req.RequestID, req.Format, buf.Bytes())
+}
+
+// largeRequest is the size from which a request's decoding takes a turn
+// (Server.decode); SDK calls are far smaller.
+const largeRequest = 64 << 10
+
+// decode decodes r. Large requests (a query or body over largeRequest, or a
+// body of unknown length) decode one at a time per spare core: decoding a
+// megabyte of parameters costs milliseconds of CPU, and a flood of them must
+// not starve small requests and /_ensmock/health of the cores.
+func (s *Server) decode(r *http.Request) (*wire.Request, *wire.Error) {
+	if len(r.URL.RawQuery) > largeRequest || r.ContentLength > largeRequest || (r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody) {
+		select {
+		case s.large <- struct{}{}:
+			defer func() { <-s.large }()
+		case <-r.Context().Done():
+		}
+	}
+	return wire.Decode(r, s.opts.Limits)
 }
 
 // checkResponse validates an encoded JSON answer of req's action against the

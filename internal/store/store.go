@@ -3,7 +3,9 @@
 // B+trees and fsync'ed transactions; docs/decisions.md says why). It keeps the
 // inputs from which every status is computed, never a running process:
 // applications, data files as declared, per file server the start, end and
-// failure reason of each replica, fault rules and the clock's setting.
+// failure reason of each replica, fault rules and the clock's setting, and
+// what the workflow actions add (persist_apps.go): templates, instances,
+// distributions and deleted AppIds.
 //
 // Changes are queued in order and committed by one goroutine in groups: a
 // caller gets a ticket when it queues a change and Wait(ticket) returns once a

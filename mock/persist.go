@@ -38,7 +38,7 @@ func (s *Server) setupState(opts Options) error {
 		return fmt.Errorf("%w: %s: "+format, append([]any{ErrState, st.Path()}, args...)...)
 	}
 	if !ld.Fresh {
-		if err := s.engine.Restore(ld.Apps, ld.Files); err != nil {
+		if err := s.engine.RestoreAll(ld.Apps, ld.Files, &ld.AppExt); err != nil {
 			return fail("the stored state does not load (it was left untouched): %v", err)
 		}
 		if ld.Clock != nil {

@@ -164,7 +164,16 @@ type crashState struct {
 	Accounts []struct {
 		Account string `json:"account"`
 		Apps    []struct {
-			AppID string `json:"appId"`
+			AppID     string `json:"appId"`
+			Instances []struct {
+				InstanceID string `json:"instanceId"`
+			} `json:"instances"`
+			Dists []struct {
+				Name     string `json:"name"`
+				Replicas []struct {
+					Attempt int `json:"attempt"`
+				} `json:"replicas"`
+			} `json:"dists"`
 			Files []struct {
 				Name     string `json:"name"`
 				Version  string `json:"version"`
@@ -186,6 +195,8 @@ func TestCrashKeepsAcknowledgedPushes(t *testing.T) {
 	acked := map[string]bool{}      // "app/name": answered ResultCode 0 before a kill
 	var ackedClock time.Time        // the latest clock an acknowledged advance showed
 	ackedRules := map[string]bool{} // fault rules whose POST answered 201
+	ackedApps := map[string]bool{}  // AppIds CreateApplication answered
+	ackedDists := map[string]bool{} // "app/name": DistApplicationData answered ResultCode 0
 	p := startCrashServe(t, bin, args...)
 	for point := range *crashPoints {
 		rng := rand.New(rand.NewPCG(uint64(point)+1, 17))
@@ -229,6 +240,11 @@ func TestCrashKeepsAcknowledgedPushes(t *testing.T) {
 							mu.Lock()
 							ackedRules[id] = true
 							mu.Unlock()
+						}
+					}
+					if w == 2 && n%10 == 7 { // and an application, a push to it and a dist
+						if !crashAppFlow(client, p.base, &mu, ackedApps, ackedDists) {
+							return
 						}
 					}
 					names := []string{fmt.Sprintf("w%d-n%d-a", w, n), fmt.Sprintf("w%d-n%d-b", w, n)}
@@ -294,8 +310,17 @@ func TestCrashKeepsAcknowledgedPushes(t *testing.T) {
 			t.Fatalf("kill point %d: state: %v", point, err)
 		}
 		have := map[string]int{}
+		apps, dists := map[string]bool{}, map[string]bool{}
 		for _, a := range st.Accounts {
 			for _, ap := range a.Apps {
+				if len(ap.Instances) == 1 {
+					apps[ap.AppID] = true
+				}
+				for _, d := range ap.Dists {
+					if len(d.Replicas) == 1 && d.Replicas[0].Attempt == 1 {
+						dists[ap.AppID+"/"+d.Name] = true
+					}
+				}
 				for _, f := range ap.Files {
 					for _, r := range f.Replicas {
 						if r.Region != crashRegion {
@@ -321,6 +346,16 @@ func TestCrashKeepsAcknowledgedPushes(t *testing.T) {
 		if lost > 0 {
 			t.Fatalf("kill point %d: %d of %d acknowledged pushes lost", point, lost, len(acked))
 		}
+		for id := range ackedApps {
+			if !apps[id] {
+				t.Fatalf("kill point %d: acknowledged application %s (one instance) is not back", point, id)
+			}
+		}
+		for k := range ackedDists {
+			if !dists[k] {
+				t.Fatalf("kill point %d: acknowledged dist %s (one instance replica) is not back", point, k)
+			}
+		}
 		resp, err = client.Get(p.base + "/_ensmock/faults")
 		if err != nil {
 			t.Fatal(err)
@@ -343,7 +378,8 @@ func TestCrashKeepsAcknowledgedPushes(t *testing.T) {
 		if st.Now.Before(ackedClock) {
 			t.Fatalf("kill point %d: the clock came back at %s, before the acknowledged %s", point, st.Now, ackedClock)
 		}
-		t.Logf("kill point %d: killed after %d answers; %d acknowledged files, %d stored; %d acknowledged fault rules", point, killAt, len(acked), len(have), len(ackedRules))
+		t.Logf("kill point %d: killed after %d answers; %d acknowledged files, %d stored; %d acknowledged fault rules; %d apps, %d dists",
+			point, killAt, len(acked), len(have), len(ackedRules), len(ackedApps), len(ackedDists))
 	}
 	// A clean stop commits and releases the store: a last start opens it.
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
@@ -352,6 +388,65 @@ func TestCrashKeepsAcknowledgedPushes(t *testing.T) {
 	}
 	p = startCrashServe(t, bin, args...)
 	p.kill(t)
+}
+
+// crashAppFlow creates an application with one instance in crashRegion,
+// pushes a file to it, advances the clock past the push and distributes the
+// file, recording what was acknowledged. It returns false once the server is
+// gone (killed).
+func crashAppFlow(client *http.Client, base string, mu *sync.Mutex, apps, dists map[string]bool) bool {
+	call := func(kv ...string) (map[string]any, bool) {
+		q := url.Values{"Version": {"2017-11-10"}, "Format": {"JSON"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			q.Set(kv[i], kv[i+1])
+		}
+		resp, err := client.Get(base + "/?" + q.Encode())
+		if err != nil {
+			return nil, false
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		if json.NewDecoder(resp.Body).Decode(&m) != nil || resp.StatusCode != 200 {
+			return nil, false
+		}
+		return m, true
+	}
+	m, ok := call("Action", "CreateApplication", "Template", `{"appMetaData":{"appName":"crash"},"resourceSelector":[{"regionCode":"`+crashRegion+`","count":1}]}`)
+	if !ok {
+		return false
+	}
+	id, _ := m["AppId"].(string)
+	if id == "" {
+		return false
+	}
+	mu.Lock()
+	apps[id] = true
+	mu.Unlock()
+	if _, ok := call("Action", "PushApplicationData", "AppId", id, "Data", `[{"name":"d","version":"1","size":1024,"url":"http://127.0.0.1/d"}]`,
+		"PushStrategy", `{"name":"ScheduleToRegionId","parameters":{"operator":"In","values":["`+crashRegion+`"]}}`); !ok {
+		return false
+	}
+	resp, err := client.Post(base+"/_ensmock/clock/advance", "application/json", strings.NewReader(`{"by":"1m"}`))
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	m, ok = call("Action", "DistApplicationData", "AppId", id, "Data", `[{"name":"d","version":"1"}]`)
+	if !ok {
+		return false
+	}
+	if rs, _ := m["DistResults"].(map[string]any); rs != nil {
+		list, _ := rs["DistResult"].([]any)
+		for _, r := range list {
+			if r, _ := r.(map[string]any); r != nil && r["ResultCode"] == float64(0) {
+				mu.Lock()
+				dists[id+"/d"] = true
+				mu.Unlock()
+			}
+		}
+	}
+	return true
 }
 
 // A data dir that is not a readable store is refused at start: exit 2, a

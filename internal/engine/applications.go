@@ -136,12 +136,17 @@ func (e *Engine) finishDelete(a *account, id string, p *app) {
 	if a.ext.tombstones == nil {
 		a.ext.tombstones = map[string]int64{}
 	}
+	var evicted []string
 	for len(a.ext.tombOrder) >= e.cfg.MaxAppsPerAccount {
+		evicted = append(evicted, a.ext.tombOrder[0])
 		delete(a.ext.tombstones, a.ext.tombOrder[0])
 		a.ext.tombOrder = a.ext.tombOrder[1:]
 	}
 	a.ext.tombstones[id] = p.x.deleteAt
 	a.ext.tombOrder = append(a.ext.tombOrder, id)
+	// Not waited for: the release follows from the durable deleteAt and the
+	// clock, so one lost in a crash is done again at the next access.
+	e.persistRelease(a, id, p.x.deleteAt, evicted)
 }
 
 // sweepDeleted finishes every release whose time has come. a.mu held.
@@ -166,6 +171,9 @@ func (e *Engine) ext(a *account, id string, p *app) *appExt {
 			e.addInstance(a, id, p.x, r, 0, now)
 		}
 	}
+	// Queued, not waited for here: a change that follows (a dist, a delete)
+	// waits for a later ticket; a read may answer before it is durable.
+	e.persistExt(a, id, p.x)
 	return p.x
 }
 
@@ -270,6 +278,8 @@ func (e *Engine) CreateApp(acct string, raw []byte) (string, error) {
 		}
 	}
 	a := e.account(acct, true)
+	var durable uint64
+	defer e.waitDurable(&durable) // after the unlock (persist.go)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	e.sweepDeleted(a)
@@ -313,6 +323,7 @@ func (e *Engine) CreateApp(acct string, raw []byte) (string, error) {
 		}
 	}
 	a.apps[id] = p
+	durable = e.persistExt(a, id, p.x)
 	return id, nil
 }
 
@@ -324,6 +335,8 @@ func (e *Engine) DeleteApp(acct, id string) error {
 	if a == nil {
 		return ErrAppNotFound
 	}
+	var durable uint64
+	defer e.waitDurable(&durable) // after the unlock (persist.go)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err := e.appGone(a, id, false); err != nil {
@@ -336,6 +349,7 @@ func (e *Engine) DeleteApp(acct, id string) error {
 	x := e.ext(a, id, p)
 	if x.deleteAt == 0 {
 		x.deleteAt = e.cfg.Clock.Now().Add(e.cfg.ReleaseDuration).UnixNano()
+		durable = e.persistExt(a, id, x)
 	}
 	return nil
 }

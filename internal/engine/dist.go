@@ -191,6 +191,8 @@ func (e *Engine) Dist(acct, appID string, files []DistFile, st DistStrategy) (Di
 		seen[k] = struct{}{}
 	}
 	a := e.account(acct, true)
+	var durable uint64
+	defer e.waitDurable(&durable) // after the unlock (persist.go)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if len(a.apps) >= e.cfg.MaxAppsPerAccount && a.apps[appID] == nil && !e.cfg.StrictApps {
@@ -255,6 +257,7 @@ func (e *Engine) Dist(acct, appID string, files []DistFile, st DistStrategy) (Di
 		e.startDist(acct, appID, x, rec, d, f, targets, holding, now, fresh)
 		a.ext.reps += fresh
 		x.reps += fresh
+		durable = max(durable, e.persistDist(a, appID, slices.Index(x.distOrder, d), d))
 		res.Code, res.Descrip = DistCodeOK, "Success"
 	}
 	return out, nil

@@ -178,6 +178,7 @@ type Engine struct {
 }
 
 type account struct {
+	name       string // its key in Engine.accounts (persistence needs it under a.mu)
 	mu         sync.Mutex
 	apps       map[string]*app
 	files      int   // data files in all apps
@@ -354,7 +355,7 @@ func (e *Engine) account(name string, create bool) *account {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if a = e.accounts[name]; a == nil {
-		a = &account{apps: map[string]*app{}}
+		a = &account{name: name, apps: map[string]*app{}}
 		e.accounts[name] = a
 	}
 	return a

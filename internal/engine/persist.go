@@ -23,6 +23,15 @@ type Persister interface {
 	SaveApp(acct, app string) uint64
 	Reset(acct string) uint64 // "": every account
 	Replace(apps []AppKey, files []*FileRecord) uint64
+	// SaveAppExt saves what an application has beyond its files (template,
+	// instances, deletion), SaveDist one distributed data file with all its
+	// instance replicas, and ReleaseApp the end of a DeleteApplication: the
+	// app, its files, its extension and its dists are forgotten, its AppId
+	// becomes a tombstone, and the tombstones of evicted are forgotten
+	// (persist_apps.go).
+	SaveAppExt(r *AppExtRecord) uint64
+	SaveDist(r *DistRecord) uint64
+	ReleaseApp(acct, app string, at int64, evicted []string) uint64
 	Wait(ticket uint64) error
 }
 
@@ -120,8 +129,17 @@ func (e *Engine) record(acct, appID string, rec *file) *FileRecord {
 // not fit this engine (a file server the topology lacks, a duplicate, a bound
 // exceeded) is an error, and then nothing changes.
 func (e *Engine) Restore(apps []AppKey, files []*FileRecord) error {
+	return e.RestoreAll(apps, files, nil)
+}
+
+// RestoreAll is Restore with the applications' extensions, dists, tombstones
+// and AppId counters (x, nil: none) as a store loaded them.
+func (e *Engine) RestoreAll(apps []AppKey, files []*FileRecord, x *AppRecords) error {
 	accts, err := e.build(apps, files)
 	if err != nil {
+		return err
+	}
+	if err := e.buildExt(accts, x); err != nil {
 		return err
 	}
 	e.mu.Lock()
@@ -140,7 +158,7 @@ func (e *Engine) build(apps []AppKey, files []*FileRecord) (map[string]*account,
 	acctOf := func(name string) *account {
 		a := accts[name]
 		if a == nil {
-			a = &account{apps: map[string]*app{}}
+			a = &account{name: name, apps: map[string]*app{}}
 			accts[name] = a
 		}
 		return a

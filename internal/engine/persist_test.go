@@ -12,15 +12,18 @@ import (
 // fakePersister records what the engine hands it and checks that Wait is
 // called with no account lock held.
 type fakePersister struct {
-	t      *testing.T
-	e      *Engine
-	mu     sync.Mutex
-	files  []*FileRecord
-	apps   []AppKey
-	resets []string
-	ticket uint64
-	waited []uint64
-	fail   error
+	t        *testing.T
+	e        *Engine
+	mu       sync.Mutex
+	files    []*FileRecord
+	apps     []AppKey
+	resets   []string
+	exts     []*AppExtRecord
+	dists    []*DistRecord
+	released []GoneRecord
+	ticket   uint64
+	waited   []uint64
+	fail     error
 }
 
 func (p *fakePersister) next() uint64 { p.ticket++; return p.ticket }
@@ -40,6 +43,24 @@ func (p *fakePersister) Reset(a string) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.resets = append(p.resets, a)
+	return p.next()
+}
+func (p *fakePersister) SaveAppExt(r *AppExtRecord) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.exts = append(p.exts, r)
+	return p.next()
+}
+func (p *fakePersister) SaveDist(r *DistRecord) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dists = append(p.dists, r)
+	return p.next()
+}
+func (p *fakePersister) ReleaseApp(acct, app string, at int64, evicted []string) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.released = append(p.released, GoneRecord{acct, app, at})
 	return p.next()
 }
 func (p *fakePersister) Replace([]AppKey, []*FileRecord) uint64 {

@@ -36,6 +36,16 @@ func (e *Engine) Rewind(d time.Duration) {
 				}
 			}
 			p.x.rewind(by) // applications and distribution (applications.go)
+			if p.x != nil {
+				if t := e.persistExt(a, id, p.x); t != 0 {
+					ticket = t
+				}
+				for i, d := range p.x.distOrder {
+					if t := e.persistDist(a, id, i, d); t != 0 {
+						ticket = t
+					}
+				}
+			}
 		}
 		a.mu.Unlock()
 	}

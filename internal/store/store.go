@@ -3,7 +3,9 @@
 // B+trees and fsync'ed transactions; docs/decisions.md says why). It keeps the
 // inputs from which every status is computed, never a running process:
 // applications, data files as declared, per file server the start, end and
-// failure reason of each replica, fault rules and the clock's setting.
+// failure reason of each replica, fault rules and the clock's setting, and
+// what the workflow actions add (persist_apps.go): templates, instances,
+// distributions and deleted AppIds.
 //
 // Changes are queued in order and committed by one goroutine in groups: a
 // caller gets a ticket when it queues a change and Wait(ticket) returns once a
@@ -35,9 +37,17 @@ import (
 // FileName is the database file inside the data directory.
 const FileName = "ensmock.db"
 
-// Schema is the layout this ensmock reads and writes. A store of another
-// schema is refused, never converted or overwritten.
-const Schema = 1
+// Schema is the layout this ensmock writes. Schema 2 added the buckets of
+// the workflow actions (appext, dists, gone, seqs); a store of schema 1 is
+// opened and upgraded in place by adding them (empty: schema 1 kept no such
+// state) and recording schema 2, so that an older ensmock, which would ignore
+// them and load the state half, refuses it. A store of any other schema is
+// refused, never converted or overwritten.
+const Schema = 2
+
+// schemaAddedBuckets is the schema that can be upgraded to Schema by adding
+// the buckets of bNew.
+const schemaAddedBuckets = 1
 
 var (
 	bMeta   = []byte("meta")
@@ -49,6 +59,15 @@ var (
 	kServer = []byte("servers") // the file server dictionary of the records (codec.go)
 	kClock  = []byte("clock")
 	kFaults = []byte("faults")
+
+	// schema 2 (persist_apps.go)
+	bExt   = []byte("appext") // key(account, app) → the app's template, instances, deletion
+	bDists = []byte("dists")  // key(account, app, name, version) → one distributed file
+	bGone  = []byte("gone")   // key(account, app) → when the deletion completed
+	bSeqs  = []byte("seqs")   // key(account) → the account's AppId counter
+	bNew   = [][]byte{bExt, bDists, bGone, bSeqs}
+	// bState are the buckets of the engine's state, emptied by Reset.
+	bState = [][]byte{bApps, bFiles, bBlobs, bExt, bDists, bGone, bSeqs}
 )
 
 // ErrRefused wraps every reason a data directory is not opened (another
@@ -75,6 +94,8 @@ type Loaded struct {
 	Faults    []faults.Rule
 	HasFaults bool // a fault list was saved (possibly empty)
 	Clock     *clock.Saved
+	AppExt    engine.AppRecords // the workflow actions' state (persist_apps.go)
+	Upgraded  bool              // the store was of schema 1 and was upgraded
 }
 
 // Store is an open data directory, safe for concurrent use.
@@ -164,7 +185,7 @@ func (s *Store) load(refuse func(string, ...any) error) (*Loaded, error) {
 	if empty {
 		ld.Fresh = true
 		err := s.db.Update(func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{bMeta, bApps, bFiles, bBlobs} {
+			for _, b := range append([][]byte{bMeta}, bState...) {
 				if _, err := tx.CreateBucket(b); err != nil {
 					return err
 				}
@@ -185,10 +206,17 @@ func (s *Store) load(refuse func(string, ...any) error) (*Loaded, error) {
 		if m == nil || m.Get(kSchema) == nil {
 			return refuse("it has no ensmock schema key: not an ensmock store; it was left untouched")
 		}
-		if got := string(m.Get(kSchema)); got != fmt.Sprint(Schema) {
-			return refuse("written with store schema %s by ensmock %q; this ensmock reads schema %d only. It was left untouched: use the ensmock that wrote it, or an empty --data-dir", got, m.Get(kWriter), Schema)
+		got := string(m.Get(kSchema))
+		if got == fmt.Sprint(schemaAddedBuckets) {
+			ld.Upgraded = true
+		} else if got != fmt.Sprint(Schema) {
+			return refuse("written with store schema %s by ensmock %q; this ensmock reads schemas %d and %d only. It was left untouched: use the ensmock that wrote it, or an empty --data-dir", got, m.Get(kWriter), schemaAddedBuckets, Schema)
 		}
-		for _, b := range [][]byte{bApps, bFiles, bBlobs} {
+		need := [][]byte{bApps, bFiles, bBlobs}
+		if !ld.Upgraded {
+			need = bState
+		}
+		for _, b := range need {
 			if tx.Bucket(b) == nil {
 				return refuse("the bucket %q is missing: corrupt; it was left untouched", b)
 			}
@@ -238,6 +266,11 @@ func (s *Store) load(refuse func(string, ...any) error) (*Loaded, error) {
 		if err := s.dict.load(m.Get(kServer)); err != nil {
 			return refuse("the file server dictionary is unreadable: corrupt")
 		}
+		if !ld.Upgraded {
+			if err := loadAppExt(tx, &ld.AppExt); err != nil {
+				return refuse("%v: corrupt", err)
+			}
+		}
 		blobs := tx.Bucket(bBlobs)
 		return tx.Bucket(bFiles).ForEach(func(k, v []byte) error {
 			r, err := s.dict.decodeRecord(v)
@@ -260,6 +293,20 @@ func (s *Store) load(refuse func(string, ...any) error) (*Loaded, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if ld.Upgraded {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			for _, b := range bNew {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			return tx.Bucket(bMeta).Put(kSchema, []byte(fmt.Sprint(Schema)))
+		})
+		if err != nil {
+			return nil, refuse("upgrading schema %d to %d: %v", schemaAddedBuckets, Schema, err)
+		}
+		s.opts.Logger.Info("the data dir was upgraded", "from", schemaAddedBuckets, "to", Schema)
 	}
 	return ld, nil
 }
@@ -403,6 +450,10 @@ func (o fileOp) apply(s *Store, tx *bolt.Tx) error {
 type appOp struct{ acct, app string }
 
 func (o appOp) apply(s *Store, tx *bolt.Tx) error {
+	// registering a deleted AppId again revives it (engine's RegisterApp)
+	if err := tx.Bucket(bGone).Delete(appKey(o.acct, o.app)); err != nil {
+		return err
+	}
 	return tx.Bucket(bApps).Put(appKey(o.acct, o.app), nil)
 }
 
@@ -410,7 +461,7 @@ type resetOp struct{ acct string }
 
 func (o resetOp) apply(s *Store, tx *bolt.Tx) error {
 	if o.acct == "" {
-		for _, b := range [][]byte{bApps, bFiles, bBlobs} {
+		for _, b := range bState {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
 			}
@@ -421,7 +472,7 @@ func (o resetOp) apply(s *Store, tx *bolt.Tx) error {
 		return nil
 	}
 	prefix := key(o.acct)
-	for _, name := range [][]byte{bApps, bFiles, bBlobs} {
+	for _, name := range bState {
 		b := tx.Bucket(name)
 		var keys [][]byte
 		c := b.Cursor()

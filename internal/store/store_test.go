@@ -114,7 +114,7 @@ func TestRefusedAndUntouched(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kSchema, []byte("2")) }); err != nil {
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kSchema, []byte("3")) }); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -143,7 +143,7 @@ func TestRefusedAndUntouched(t *testing.T) {
 	}
 
 	for name, c := range map[string]struct{ dir, want string }{
-		"newer schema": {newer, "schema 2"},
+		"newer schema": {newer, "schema 3"},
 		"not a store":  {junk, "not a readable ensmock store"},
 		"damaged":      {damaged, "corrupt"},
 	} {

@@ -16,12 +16,11 @@ import (
 // for release: a request held inside its decoding.
 type blockingBody struct {
 	io.Reader
-	once     sync.Once
-	reading  *atomic.Int32
-	maxSeen  *atomic.Int32
-	entered  chan<- struct{}
-	release  <-chan struct{}
-	released bool
+	once    sync.Once
+	reading *atomic.Int32
+	maxSeen *atomic.Int32
+	entered chan<- struct{}
+	release <-chan struct{}
 }
 
 func (b *blockingBody) Read(p []byte) (int, error) {

@@ -597,33 +597,44 @@ func (w *world) lastDistIDs() (*exchange, []string, error) {
 }
 
 func (w *world) distributedInRegion(region string) error {
+	return w.instancesInRegion("distributed", w.lastDistIDs, region)
+}
+
+func (w *world) distributedAre(listText string) error {
+	return w.instancesAre("distributed", w.lastDistIDs, listText)
+}
+
+// instancesInRegion checks that the instances get reads (what: "distributed"
+// or "described") are exactly the app's instances in region, and not none.
+func (w *world) instancesInRegion(what string, get func() (*exchange, []string, error), region string) error {
 	want, err := w.instancesIn(region)
 	if err != nil {
 		return err
 	}
-	ex, got, err := w.lastDistIDs()
+	ex, got, err := get()
 	if err != nil {
 		return err
 	}
 	if len(want) == 0 || !slices.Equal(got, want) {
-		return w.failf(ex, "the distributed instances are %v, want the instances in %s: %v", got, region, want)
+		return w.failf(ex, "the %s instances are %v, want the instances in %s: %v", what, got, region, want)
 	}
 	return nil
 }
 
-func (w *world) distributedAre(listText string) error {
+// instancesAre checks that the instances get reads are exactly the listed ones.
+func (w *world) instancesAre(what string, get func() (*exchange, []string, error), listText string) error {
 	s, err := w.expandApp(listText)
 	if err != nil {
 		return err
 	}
 	want := splitTrim(s)
 	slices.Sort(want)
-	ex, got, err := w.lastDistIDs()
+	ex, got, err := get()
 	if err != nil {
 		return err
 	}
 	if !slices.Equal(got, want) {
-		return w.failf(ex, "the distributed instances are %v, want %v", got, want)
+		return w.failf(ex, "the %s instances are %v, want %v", what, got, want)
 	}
 	return nil
 }
@@ -856,35 +867,11 @@ func (w *world) describedInstances() (*exchange, []string, error) {
 }
 
 func (w *world) onlyInstancesInRegion(region string) error {
-	want, err := w.instancesIn(region)
-	if err != nil {
-		return err
-	}
-	ex, got, err := w.describedInstances()
-	if err != nil {
-		return err
-	}
-	if len(got) == 0 || !slices.Equal(got, want) {
-		return w.failf(ex, "the described instances are %v, want the instances in %s: %v", got, region, want)
-	}
-	return nil
+	return w.instancesInRegion("described", w.describedInstances, region)
 }
 
 func (w *world) onlyInstances(listText string) error {
-	s, err := w.expandApp(listText)
-	if err != nil {
-		return err
-	}
-	want := splitTrim(s)
-	slices.Sort(want)
-	ex, got, err := w.describedInstances()
-	if err != nil {
-		return err
-	}
-	if !slices.Equal(got, want) {
-		return w.failf(ex, "the described instances are %v, want %v", got, want)
-	}
-	return nil
+	return w.instancesAre("described", w.describedInstances, listText)
 }
 
 func (w *world) noDistDescribed() error {

@@ -238,7 +238,7 @@ type streamBody interface {
 }
 
 func (d *describeAnswer) encode(buf *bytes.Buffer, f wire.Format, action string, flush func() error) *wire.Error {
-	chunk := max(1, describeChunkEntries/max(1, len(d.s.engine.Regions())))
+	chunk := max(1, describeChunkEntries/max(1, len(d.s.regions)))
 	if describeChunkOverride > 0 {
 		chunk = describeChunkOverride
 	}

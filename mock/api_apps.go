@@ -127,7 +127,7 @@ func appError(err error, appID string) *wire.Error {
 func createApplication(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
 	raw := req.Get("Template")
 	lc := s.limitCheck()
-	lc.template(raw, s.engine.Regions())
+	lc.template(raw, s.regions)
 	if e := lc.done(req); e != nil {
 		return nil, e
 	}

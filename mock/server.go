@@ -150,6 +150,7 @@ type Server struct {
 	opts        Options
 	clock       *clock.Clock
 	engine      *engine.Engine
+	regions     []string // the topology's ENS nodes, sorted: fixed when the engine is built (read-only)
 	validator   *wire.Validator
 	auth        *authenticator
 	actions     map[string]action
@@ -248,7 +249,7 @@ func newServer(opts Options) (*Server, error) {
 	if creds == nil {
 		creds = DefaultCredentials()
 	}
-	s := &Server{opts: opts, clock: opts.Clock, engine: eng, validator: wire.NewValidator(doc), log: opts.Logger,
+	s := &Server{opts: opts, clock: opts.Clock, engine: eng, regions: eng.Regions(), validator: wire.NewValidator(doc), log: opts.Logger,
 		downloadKey: opts.DownloadKey, faults: fs, journal: control.NewJournal(opts.JournalSize), fetcher: fetcher,
 		large: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))}
 	if len(s.downloadKey) == 0 {

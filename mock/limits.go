@@ -124,12 +124,13 @@ type limitCheck struct {
 func (s *Server) limitCheck() *limitCheck { return &limitCheck{strict: s.opts.Strict} }
 
 // broke records that param broke l; detail says how. It reports whether the
-// request is refused (strict mode).
+// request is refused (strict mode). The detail is formatted only when it is
+// kept (the first refusal, the first maxWarnings warnings): a request of many
+// broken items costs a counter increment per item beyond those.
 func (c *limitCheck) broke(l *limit, param, format string, args ...any) bool {
-	detail := fmt.Sprintf(format, args...)
 	if c.strict {
 		if c.err == nil {
-			c.err = wire.InvalidParameter(param).WithDetail("%s: ensmock limit %s (%s; --strict)", detail, l.ID, l.Rule)
+			c.err = wire.InvalidParameter(param).WithDetail("%s: ensmock limit %s (%s; --strict)", fmt.Sprintf(format, args...), l.ID, l.Rule)
 		}
 		return true
 	}
@@ -137,7 +138,7 @@ func (c *limitCheck) broke(l *limit, param, format string, args ...any) bool {
 		c.more++
 		return false
 	}
-	w := fmt.Sprintf("%s: %s: over ensmock limit %s (%s); accepted: %s", param, detail, l.ID, l.Rule, l.Lenient)
+	w := fmt.Sprintf("%s: %s: over ensmock limit %s (%s); accepted: %s", param, fmt.Sprintf(format, args...), l.ID, l.Rule, l.Lenient)
 	c.warn = append(c.warn, truncate(w, maxWarningBytes))
 	return false
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/ensmock/ensmock/mock"
 	"github.com/ensmock/ensmock/mock/clock"
-	"github.com/ensmock/ensmock/signature"
 )
 
 // BenchmarkDistRequestPath measures DistApplicationData and
@@ -25,14 +24,14 @@ func BenchmarkDistRequestPath(b *testing.B) {
 		params func(app string, i int) url.Values
 	}{
 		// a client distributing again data that every instance holds (nothing restarts)
-		{"DistApplicationData/repeat", "DistApplicationData", func(app string, int int) url.Values {
+		{"DistApplicationData/repeat", "DistApplicationData", func(app string, _ int) url.Values {
 			return url.Values{"AppId": {app}, "Data": {data}}
 		}},
-		{"DistApplicationData/canary", "DistApplicationData", func(app string, int int) url.Values {
+		{"DistApplicationData/canary", "DistApplicationData", func(app string, _ int) url.Values {
 			return url.Values{"AppId": {app}, "Data": {data}, "DistStrategy": {`{"name":"ScheduleToAllByMatchExpressions","parameters":{"match_expressions":[{"key":"region_id","operator":"In","values":["cn-wuxi-5"]}]}}`}}
 		}},
 		// a client watching its dist propagate: one file on 100 instances
-		{"DescribeDataDistResult", "DescribeDataDistResult", func(app string, int int) url.Values {
+		{"DescribeDataDistResult", "DescribeDataDistResult", func(app string, _ int) url.Values {
 			return url.Values{"AppId": {app}, "DataNames": {"same"}, "PageNumber": {"1"}, "PageSize": {"10"}}
 		}},
 	} {
@@ -44,17 +43,9 @@ func BenchmarkDistRequestPath(b *testing.B) {
 				b.Fatal(err)
 			}
 			h := srv.HTTPHandler()
-			request := func(action, nonce string, p url.Values) *http.Request {
-				p.Set("Action", action)
-				p.Set("Version", "2017-11-10")
-				p.Set("Format", "JSON")
-				p.Set("Timestamp", now.Format("2006-01-02T15:04:05Z"))
-				signature.SignV1("POST", p, "testid", "testsecret", nonce, now)
-				return httptest.NewRequest("POST", "/?"+p.Encode(), nil)
-			}
 			setup := func(action, nonce string, p url.Values) []byte {
 				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, request(action, nonce, p))
+				h.ServeHTTP(rec, benchRequest(now, action, nonce, p))
 				if rec.Code != 200 {
 					b.Fatalf("setup %s: status %d: %s", action, rec.Code, rec.Body)
 				}
@@ -69,7 +60,7 @@ func BenchmarkDistRequestPath(b *testing.B) {
 			_ = clk.Advance(time.Minute)
 			reqs := make([]*http.Request, b.N)
 			for i := range reqs {
-				reqs[i] = request(bc.action, fmt.Sprintf("nonce-%d", i), bc.params(app, i))
+				reqs[i] = benchRequest(now, bc.action, fmt.Sprintf("nonce-%d", i), bc.params(app, i))
 			}
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -163,21 +163,9 @@ func describeDataPushResult(_ context.Context, s *Server, account string, req *w
 		Regions:  req.List("RegionIds"),
 	}
 	lc.checkAppID(q.AppID)
-	for _, d := range []struct {
-		name string
-		dst  *time.Time
-	}{{"MinDate", &q.MinDate}, {"MaxDate", &q.MaxDate}} {
-		if v := req.Get(d.name); v != "" {
-			t, err := time.Parse(time.DateOnly, v)
-			if err != nil {
-				return nil, wire.InvalidParameter(d.name).WithDetail("%s %q is not a date in the documented format yyyy-MM-dd (2006-01-02)", d.name, v)
-			}
-			*d.dst = t
-		}
-	}
-	if !q.MinDate.IsZero() && !q.MaxDate.IsZero() && q.MaxDate.Before(q.MinDate) {
-		// accepted: no first push is at once after MinDate and before MaxDate, so nothing matches
-		lc.broke(limDateOrder, "MaxDate", "MaxDate %s is before MinDate %s", req.Get("MaxDate"), req.Get("MinDate"))
+	var e *wire.Error
+	if q.MinDate, q.MaxDate, e = lc.dates(req); e != nil {
+		return nil, e
 	}
 	// Paging (docs/decisions.md): PageNumber defaults to 1 and PageSize to 10,
 	// and omitting both exports everything (the documentation's "omit when you

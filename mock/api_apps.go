@@ -354,8 +354,10 @@ func describeApplication(_ context.Context, s *Server, account string, req *wire
 		Application: applicationJSON(info, levelOf(req), withVersions(readOutParams(req.Get("OutDetailStatParams")), req), true)}, nil
 }
 
-// dates reads MinDate and MaxDate (validated as yyyy-mm-dd by the spec).
-func dates(req *wire.Request) (minD, maxD time.Time, e *wire.Error) {
+// dates reads MinDate and MaxDate (validated as yyyy-mm-dd by the spec),
+// applying the date-order limit: a MaxDate before MinDate is accepted (nothing
+// is at once after one and before the other, so nothing matches) unless strict.
+func (c *limitCheck) dates(req *wire.Request) (minD, maxD time.Time, e *wire.Error) {
 	for _, d := range []struct {
 		name string
 		dst  *time.Time
@@ -363,13 +365,13 @@ func dates(req *wire.Request) (minD, maxD time.Time, e *wire.Error) {
 		if v := req.Get(d.name); v != "" {
 			t, err := time.Parse(time.DateOnly, v)
 			if err != nil {
-				return minD, maxD, wire.InvalidParameter(d.name).WithDetail("%s %q: want yyyy-MM-dd", d.name, v)
+				return minD, maxD, wire.InvalidParameter(d.name).WithDetail("%s %q is not a date in the documented format yyyy-MM-dd (2006-01-02)", d.name, v)
 			}
 			*d.dst = t
 		}
 	}
 	if !minD.IsZero() && !maxD.IsZero() && maxD.Before(minD) {
-		return minD, maxD, wire.InvalidParameter("MaxDate").WithDetail("MaxDate is before MinDate")
+		c.broke(limDateOrder, "MaxDate", "MaxDate %s is before MinDate %s", req.Get("MaxDate"), req.Get("MinDate"))
 	}
 	return minD, maxD, nil
 }
@@ -393,8 +395,12 @@ func paging(req *wire.Request) (number, size int) {
 
 func listApplications(_ context.Context, s *Server, account string, req *wire.Request) (any, *wire.Error) {
 	q := engine.AppQuery{Clusters: req.List("ClusterNames")}
+	lc := s.limitCheck()
 	var e *wire.Error
-	if q.MinDate, q.MaxDate, e = dates(req); e != nil {
+	if q.MinDate, q.MaxDate, e = lc.dates(req); e != nil {
+		return nil, e
+	}
+	if e := lc.done(req); e != nil {
 		return nil, e
 	}
 	q.PageNumber, q.PageSize = paging(req)
@@ -540,8 +546,12 @@ func describeDataDistResult(_ context.Context, s *Server, account string, req *w
 			q.Regions = nil
 		}
 	}
+	lc := s.limitCheck()
 	var e *wire.Error
-	if q.MinDate, q.MaxDate, e = dates(req); e != nil {
+	if q.MinDate, q.MaxDate, e = lc.dates(req); e != nil {
+		return nil, e
+	}
+	if e := lc.done(req); e != nil {
 		return nil, e
 	}
 	q.PageNumber, q.PageSize = paging(req)

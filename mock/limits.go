@@ -70,7 +70,7 @@ var (
 	limPageSize = &limit{"page-size", "PageSize", "PageSize from 1 to 1000",
 		"below 1 the page size is 10 (the documented default); above 1000 it applies as given (the answer is streamed)"}
 	limDateOrder = &limit{"date-order", "MaxDate", "MaxDate not before MinDate",
-		"no data file matches: the answer is empty"}
+		"nothing matches (no data file, application or distribution): the answer is empty"}
 	limDistStrategyName = &limit{"dist-strategy-name", "DistStrategy", "the strategy name ScheduleToAllByMatchExpressions or ScheduleToRegionId",
 		"a strategy with another name is ignored (it selects every instance, the documented default)"}
 	limDistStrategyKey = &limit{"dist-strategy-key", "DistStrategy", "ScheduleToAllByMatchExpressions has match_expressions, each with the key region_id or instance_id",

@@ -13,6 +13,7 @@ import (
 	goxml "encoding/xml"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func statusCounts(t *testing.T, stats []ens.StatusStat) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, s := range stats {
-		if n := len(s.Instances.Instance); s.InstanceCount != itoa(n) {
+		if n := len(s.Instances.Instance); s.InstanceCount != strconv.Itoa(n) {
 			t.Errorf("status %s: InstanceCount %q but %d instances", s.Status, s.InstanceCount, n)
 		}
 		for _, in := range s.Instances.Instance {
@@ -85,8 +86,6 @@ func sdk1Code(t *testing.T, err error, format, code string) bool {
 	}
 	return se.ErrorCode() == code && se.RequestId() != ""
 }
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestSDK1Workflow(t *testing.T) {
 	for _, format := range []string{"JSON", "XML"} {

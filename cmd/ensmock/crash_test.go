@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -87,30 +86,20 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// startServe starts the binary and returns once /_ensmock/health answers 200:
-// it waits for the "ensmock listening" log line (an event, not a timer), then
-// polls health a bounded number of times.
+// startCrashServe starts the binary on a port the kernel picks and returns
+// once /_ensmock/health answers 200: it waits for the "ensmock listening" log
+// line (an event, not a timer), takes the URL from it, then polls health a
+// bounded number of times.
 func startCrashServe(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
-	addr := freePort(t)
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--log-level", "info"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "info"}, args...)...)
 	pr, pw := io.Pipe()
-	p := &proc{cmd: cmd, base: "http://" + addr, stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	p := &proc{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	listening := make(chan struct{})
+	listening := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -118,8 +107,9 @@ func startCrashServe(t *testing.T, bin string, args ...string) *proc {
 		for sc.Scan() {
 			line := sc.Text()
 			p.stderr.Write([]byte(line + "\n"))
-			if strings.Contains(line, "ensmock listening") {
-				once.Do(func() { close(listening) })
+			var m struct{ Msg, URL string }
+			if json.Unmarshal([]byte(line), &m) == nil && m.Msg == "ensmock listening" {
+				once.Do(func() { listening <- m.URL })
 			}
 		}
 		_, _ = io.Copy(io.Discard, pr)
@@ -128,7 +118,7 @@ func startCrashServe(t *testing.T, bin string, args ...string) *proc {
 	deadline := time.NewTimer(60 * time.Second)
 	defer deadline.Stop()
 	select {
-	case <-listening:
+	case p.base = <-listening:
 	case err := <-p.exited:
 		t.Fatalf("ensmock exited before listening: %v\n%s", err, p.stderr.String())
 	case <-deadline.C:
@@ -460,7 +450,7 @@ func TestDataDirRefusedExit2(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "serve", "--addr", freePort(t), "--data-dir", dir)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	var ee *exec.ExitError

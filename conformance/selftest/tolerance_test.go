@@ -271,8 +271,18 @@ func registerAppWithFiles(t *testing.T, srv *mock.Server, appID string, n int) {
 	signature.SignV1(http.MethodPost, q, "testid", "testsecret", "setup-nonce-"+appID, time.Now())
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "http://127.0.0.1/?"+q.Encode(), nil))
-	if rec.Code != http.StatusOK {
+	var doc map[string]any
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &doc) != nil {
 		t.Fatalf("pushing %d data files to %s: HTTP %d %s", n, appID, rec.Code, rec.Body)
+	}
+	results := pushResults(doc)
+	for _, r := range results {
+		if code, _ := r.(map[string]any)["ResultCode"].(float64); code != 0 {
+			t.Fatalf("pushing %d data files to %s: an item was refused: %s", n, appID, rec.Body)
+		}
+	}
+	if len(results) != n {
+		t.Fatalf("pushing %d data files to %s: %d results: %s", n, appID, len(results), rec.Body)
 	}
 }
 

@@ -61,7 +61,7 @@ func buildDistScale(tb testing.TB) (e *Engine, app, inst string, heap uint64) {
 // (1,000,000 instance replicas), reports the memory per distributed replica
 // (target: under 128 B), then times DescribeDataDistResult at that size.
 //
-//	go test -run='^$' -bench=ScaleDist -benchtime=20x ./mock/engine/
+//	go test -run='^$' -bench=ScaleDist -benchtime=20x ./internal/engine/
 func BenchmarkScaleDist(b *testing.B) {
 	var (
 		e         *Engine

@@ -87,7 +87,7 @@ func (s *served) inFlight() chan error {
 		}
 		res <- err
 	}()
-	for {
+	for i := 0; ; i++ {
 		resp, err := client.Get(s.control + "/_ensmock/faults")
 		if err != nil {
 			s.t.Fatal(err)
@@ -97,6 +97,14 @@ func (s *served) inFlight() chan error {
 		resp.Body.Close()
 		if len(list.Faults) == 1 && list.Faults[0].Applied == 1 {
 			return res
+		}
+		select {
+		case err := <-res:
+			s.t.Fatalf("the request ended (%v) before its latency fault held it", err)
+		default:
+		}
+		if i > 100_000 {
+			s.t.Fatal("the latency fault never applied to the request")
 		}
 	}
 }

@@ -236,14 +236,9 @@ func (h *Handler) setClock(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	mode := h.cfg.Clock.State().Mode
-	if in.Mode != nil {
-		m, err := clock.ParseMode(*in.Mode)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "%v", err)
-			return
-		}
-		mode = m
+	mode, ok := parseMode(w, in.Mode, h.cfg.Clock.State().Mode)
+	if !ok {
+		return
 	}
 	speed := 0.0
 	if in.Speed != nil {
@@ -279,14 +274,9 @@ func (h *Handler) resetClock(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	var mode clock.Mode
-	if in.Mode != nil {
-		m, err := clock.ParseMode(*in.Mode)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "%v", err)
-			return
-		}
-		mode = m
+	mode, ok := parseMode(w, in.Mode, "")
+	if !ok {
+		return
 	}
 	from, to, err := h.cfg.Clock.Reset(mode)
 	if err != nil {
@@ -297,6 +287,20 @@ func (h *Handler) resetClock(w http.ResponseWriter, r *http.Request) {
 		h.cfg.ClockRewound(from, to)
 	}
 	writeJSON(w, http.StatusOK, h.cfg.Clock.State())
+}
+
+// parseMode parses an optional "mode" field (def when absent); a bad one is
+// answered 400 and ok is false.
+func parseMode(w http.ResponseWriter, s *string, def clock.Mode) (clock.Mode, bool) {
+	if s == nil {
+		return def, true
+	}
+	m, err := clock.ParseMode(*s)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return "", false
+	}
+	return m, true
 }
 
 func (h *Handler) advanceClock(w http.ResponseWriter, r *http.Request) {

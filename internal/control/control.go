@@ -188,7 +188,7 @@ func (h *Handler) listFaults(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h *Handler) addFaults(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
+	body, ok := readBody(w, r, maxBody)
 	if !ok {
 		return
 	}
@@ -486,14 +486,14 @@ func (h *Handler) addApp(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, App{Account: acct, AppID: in.AppID})
 }
 
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "reading the body: %v", err)
 		return nil, false
 	}
-	if len(body) > maxBody {
-		writeError(w, http.StatusRequestEntityTooLarge, "the body exceeds %d bytes", maxBody)
+	if int64(len(body)) > max {
+		writeError(w, http.StatusRequestEntityTooLarge, "the body exceeds %d bytes", max)
 		return nil, false
 	}
 	return body, true
@@ -501,7 +501,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 
 // decode reads a strict JSON object body (unknown keys are errors; an empty body is {}).
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	body, ok := readBody(w, r)
+	body, ok := readBody(w, r, maxBody)
 	if !ok {
 		return false
 	}

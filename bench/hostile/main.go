@@ -43,6 +43,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ensmock/ensmock/bench/internal/proc"
 	"github.com/ensmock/ensmock/signature"
 )
 
@@ -264,17 +265,8 @@ type mockChild struct {
 	stderr bytes.Buffer
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
 func startMock(bin string, flags []string) (*mockChild, error) {
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -307,36 +299,12 @@ func startMock(bin string, flags []string) (*mockChild, error) {
 func (m *mockChild) stop() {
 	defer running.CompareAndSwap(m, nil)
 	_ = m.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = m.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		_ = m.cmd.Process.Kill()
-		<-done
-	}
+	proc.WaitOrKill(m.cmd, 15*time.Second)
 }
 
 // rss returns VmRSS and VmHWM of the child in bytes.
 func (m *mockChild) rss() (cur, peak int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		n, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			cur = n << 10
-		case "VmHWM:":
-			peak = n << 10
-		}
-	}
-	return cur, peak, nil
+	return proc.RSS(m.cmd.Process.Pid)
 }
 
 // cpu returns the child's CPU time so far (utime + stime of /proc/PID/stat,

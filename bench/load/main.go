@@ -57,6 +57,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/ensmock/ensmock/bench/internal/proc"
 	"github.com/ensmock/ensmock/mock"
 	"github.com/ensmock/ensmock/signature"
 )
@@ -228,14 +229,7 @@ func startChild(kind string, bodySize int) (*child, error) {
 
 func (c *child) stop() {
 	_ = c.stdin.Close()
-	done := make(chan struct{})
-	go func() { _ = c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-done
-	}
+	proc.WaitOrKill(c.cmd, 5*time.Second)
 }
 
 func (c *child) stats(gc bool) (childStats, error) {
@@ -273,24 +267,7 @@ func (c *child) profile(file string, d time.Duration) error {
 
 // rss returns VmRSS and VmHWM of the child in bytes.
 func (c *child) rss() (cur, peak int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		n, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			cur = n << 10
-		case "VmHWM:":
-			peak = n << 10
-		}
-	}
-	return cur, peak, nil
+	return proc.RSS(c.cmd.Process.Pid)
 }
 
 // signer makes V1-signed requests of the benchmark mix.

@@ -10,7 +10,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ensmock/ensmock/bench/internal/proc"
 	"github.com/ensmock/ensmock/mock"
 	"github.com/ensmock/ensmock/spec"
 )
@@ -97,18 +97,9 @@ func buildBinary(bin string) error {
 	return nil
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
 // once starts the binary and returns the time until health answers 200.
 func once(bin string, client *http.Client) (time.Duration, error) {
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		return 0, err
 	}

@@ -329,7 +329,7 @@ func TestConformLeavesTheClockAsFound(t *testing.T) {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST /_ensmock/clock/reset: %d", resp.StatusCode)
+		t.Fatalf("POST /_ensmock/clock/reset: HTTP %d", resp.StatusCode)
 	}
 	code, out, errOut := runConform("--target", srv.URL(), "--control", srv.URL(), "--tags", "@resultcode and @core", "--concurrency", "4")
 	if code != 0 {

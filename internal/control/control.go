@@ -118,14 +118,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.mux.ServeHTTP(w, r)
 		return
 	}
-	if h.cfg.Token == "" && !h.hostAllowed(r.Host) {
-		writeError(w, http.StatusForbidden, "Host %q: the control plane answers only the names it listens on or advertises "+
-			"(loopback names, IP addresses, single-label names, *.localhost, *.internal, %s); set a control token to accept any Host",
-			r.Host, h.hostList())
-		return
-	}
-	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r) {
-		writeError(w, http.StatusForbidden, "Origin %q does not match Host %q: the control plane refuses requests from other sites' pages", o, r.Host)
+	if h.refuseForeign(w, r) {
 		return
 	}
 	if h.cfg.Token != "" && !h.authorized(r) {
@@ -195,7 +188,7 @@ func (h *Handler) listFaults(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h *Handler) addFaults(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
+	body, ok := readBody(w, r, maxBody)
 	if !ok {
 		return
 	}
@@ -243,14 +236,9 @@ func (h *Handler) setClock(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	mode := h.cfg.Clock.State().Mode
-	if in.Mode != nil {
-		m, err := clock.ParseMode(*in.Mode)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "%v", err)
-			return
-		}
-		mode = m
+	mode, ok := parseMode(w, in.Mode, h.cfg.Clock.State().Mode)
+	if !ok {
+		return
 	}
 	speed := 0.0
 	if in.Speed != nil {
@@ -286,14 +274,9 @@ func (h *Handler) resetClock(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	var mode clock.Mode
-	if in.Mode != nil {
-		m, err := clock.ParseMode(*in.Mode)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "%v", err)
-			return
-		}
-		mode = m
+	mode, ok := parseMode(w, in.Mode, "")
+	if !ok {
+		return
 	}
 	from, to, err := h.cfg.Clock.Reset(mode)
 	if err != nil {
@@ -304,6 +287,20 @@ func (h *Handler) resetClock(w http.ResponseWriter, r *http.Request) {
 		h.cfg.ClockRewound(from, to)
 	}
 	writeJSON(w, http.StatusOK, h.cfg.Clock.State())
+}
+
+// parseMode parses an optional "mode" field (def when absent); a bad one is
+// answered 400 and ok is false.
+func parseMode(w http.ResponseWriter, s *string, def clock.Mode) (clock.Mode, bool) {
+	if s == nil {
+		return def, true
+	}
+	m, err := clock.ParseMode(*s)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return "", false
+	}
+	return m, true
 }
 
 func (h *Handler) advanceClock(w http.ResponseWriter, r *http.Request) {
@@ -489,14 +486,14 @@ func (h *Handler) addApp(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, App{Account: acct, AppID: in.AppID})
 }
 
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "reading the body: %v", err)
 		return nil, false
 	}
-	if len(body) > maxBody {
-		writeError(w, http.StatusRequestEntityTooLarge, "the body exceeds %d bytes", maxBody)
+	if int64(len(body)) > max {
+		writeError(w, http.StatusRequestEntityTooLarge, "the body exceeds %d bytes", max)
 		return nil, false
 	}
 	return body, true
@@ -504,7 +501,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 
 // decode reads a strict JSON object body (unknown keys are errors; an empty body is {}).
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	body, ok := readBody(w, r)
+	body, ok := readBody(w, r, maxBody)
 	if !ok {
 		return false
 	}

@@ -14,6 +14,24 @@ import (
 // such a page read it either. See docs/control-plane.md, "Protecting the
 // control plane".
 
+// refuseForeign answers 403 and reports true when the request comes from
+// outside: without a token, a Host the mock does not answer to (DNS
+// rebinding); with or without one, an Origin of another site. Both
+// ServeHTTP and Guard start with it.
+func (h *Handler) refuseForeign(w http.ResponseWriter, r *http.Request) bool {
+	if h.cfg.Token == "" && !h.hostAllowed(r.Host) {
+		writeError(w, http.StatusForbidden, "Host %q: the control plane answers only the names it listens on or advertises "+
+			"(loopback names, IP addresses, single-label names, *.localhost, *.internal, %s); set a control token to accept any Host",
+			r.Host, h.hostList())
+		return true
+	}
+	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r) {
+		writeError(w, http.StatusForbidden, "Origin %q does not match Host %q: the control plane refuses requests from other sites' pages", o, r.Host)
+		return true
+	}
+	return false
+}
+
 // hostAllowed reports whether the Host header names the mock. Accepted, at any
 // port: an IP address (a rebinding page's requests carry the attacker's name,
 // never an address), localhost and *.localhost, a single-label name (a Docker

@@ -9,14 +9,7 @@ import "net/http"
 // token itself (a browser opening a link cannot send a header).
 func (h *Handler) Guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.cfg.Token == "" && !h.hostAllowed(r.Host) {
-			writeError(w, http.StatusForbidden, "Host %q: the control plane answers only the names it listens on or advertises "+
-				"(loopback names, IP addresses, single-label names, *.localhost, *.internal, %s); set a control token to accept any Host",
-				r.Host, h.hostList())
-			return
-		}
-		if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r) {
-			writeError(w, http.StatusForbidden, "Origin %q does not match Host %q: the control plane refuses requests from other sites' pages", o, r.Host)
+		if h.refuseForeign(w, r) {
 			return
 		}
 		next.ServeHTTP(w, r)

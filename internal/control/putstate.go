@@ -1,7 +1,6 @@
 package control
 
 import (
-	"io"
 	"net/http"
 
 	"github.com/ensmock/ensmock/internal/engine"
@@ -15,13 +14,8 @@ const maxStateBody = 64 << 20
 // /_ensmock/state prints) replaces every account's apps, data files and
 // replicas — durably with a data dir. A bad body changes nothing.
 func (h *Handler) putState(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxStateBody+1))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "reading the body: %v", err)
-		return
-	}
-	if len(body) > maxStateBody {
-		writeError(w, http.StatusRequestEntityTooLarge, "the body exceeds %d bytes", maxStateBody)
+	body, ok := readBody(w, r, maxStateBody)
+	if !ok {
 		return
 	}
 	st, err := engine.ParseState(body)

@@ -3,6 +3,7 @@ package wire
 import (
 	"hash/maphash"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 )
 
@@ -86,7 +87,10 @@ func (m *memo) put(raw string, decoded any) {
 	b := &m.buckets[h%memoBuckets]
 	for i := range b {
 		if e := b[i].Load(); e == nil || !e.used.Load() {
-			b[i].Store(&memoEntry{raw: raw, decoded: decoded})
+			// A copy: raw is usually a slice of the request's whole query
+			// or form body (url.ParseQuery keeps a value unescaped in place),
+			// which the memo must not keep alive.
+			b[i].Store(&memoEntry{raw: strings.Clone(raw), decoded: decoded})
 			return
 		}
 	}

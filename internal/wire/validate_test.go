@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/ensmock/ensmock/spec"
 )
@@ -103,6 +104,23 @@ func TestValidationMemoKeepsOnlyWhatPassed(t *testing.T) {
 	}
 	if memoOf("AppId").get(long) != nil || memoOf("PageNumber").get("10") != nil {
 		t.Fatal("remembered a value over memoMaxLen, or across parameters")
+	}
+}
+
+// A remembered value is a copy: the request body it was sliced from (up to
+// 1 MiB) is not kept alive by the memo.
+func TestValidationMemoCopiesValue(t *testing.T) {
+	m := newMemo()
+	body := "AppId=app&Data=" + strings.Repeat("x", 1<<20)
+	raw := body[len("AppId="):len("AppId=app")]
+	m.put(raw, nil)
+	m.put(raw, nil)
+	e := m.get("app")
+	if e == nil {
+		t.Fatal("a value that passed twice was not remembered")
+	}
+	if unsafe.StringData(e.raw) == unsafe.StringData(raw) {
+		t.Fatal("the memo keeps a slice of the request body, not a copy")
 	}
 }
 

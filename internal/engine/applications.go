@@ -142,6 +142,7 @@ func (e *Engine) finishDelete(a *account, id string, p *app) {
 		delete(a.ext.tombstones, a.ext.tombOrder[0])
 		a.ext.tombOrder = a.ext.tombOrder[1:]
 	}
+	id = strings.Clone(id) // may be a slice of a whole request: keep only its bytes
 	a.ext.tombstones[id] = p.x.deleteAt
 	a.ext.tombOrder = append(a.ext.tombOrder, id)
 	// Not waited for: the release follows from the durable deleteAt and the

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 	"time"
 )
@@ -376,7 +377,7 @@ func (e *Engine) appLocked(a *account, id string, create bool) (*app, error) {
 		return nil, nil
 	}
 	p := newApp()
-	a.apps[id] = p
+	a.apps[strings.Clone(id)] = p // id may be a slice of a whole request (url.ParseQuery): keep only its bytes
 	return p, nil
 }
 

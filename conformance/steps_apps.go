@@ -384,59 +384,18 @@ func (w *world) appPhase(phase string) error {
 	return nil
 }
 
-// waitUntil polls probe, advancing the target's clock through the control
-// plane when there is one, else waiting in real time up to --poll-timeout.
-func (w *world) waitUntil(what string, probe func() (done bool, seen string, err error)) error {
-	p := w.s.startProgress(what)
-	defer p.stop()
-	deadline := time.Now().Add(w.s.cfg.PollTimeout)
-	interval := w.s.pollFirst
-	if interval <= 0 {
-		interval = 200 * time.Millisecond
-	}
-	var advanced time.Duration
-	for {
-		done, seen, err := probe()
-		if err != nil || done {
-			return err
-		}
-		p.update(seen)
-		if w.s.control != nil {
-			if advanced >= maxWaitAdvance {
-				return fmt.Errorf("%s: still not done after advancing the target's clock by %s; the last answer: %s", what, advanced, seen)
-			}
-			if err := w.s.control.advance(w.ctx, maxAdvance); err != nil {
-				return fmt.Errorf("advancing the target's clock: %w", err)
-			}
-			advanced += maxAdvance
-			continue
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: still not done after %s (--poll-timeout); the last answer: %s", what, w.s.cfg.PollTimeout, seen)
-		}
-		t := time.NewTimer(interval)
-		select {
-		case <-w.ctx.Done():
-			t.Stop()
-			return w.ctx.Err()
-		case <-t.C:
-		}
-		interval = min(interval*2, 5*time.Second)
-	}
-}
-
 func (w *world) waitDeleted() error {
-	return w.waitUntil("the application "+w.app+" to be deleted", func() (bool, string, error) {
+	return w.waitUntil("the application "+w.app, "deleted", func() (*exchange, bool, string, error) {
 		ex := w.check(call{Action: "DescribeApplication", Params: url.Values{"AppId": {w.app}}})
 		switch {
 		case ex.Err != nil:
-			return false, "no answer: " + ex.Err.Error(), nil
+			return ex, false, "no answer: " + ex.Err.Error(), nil
 		case ex.Status == http.StatusOK:
-			return false, "DescribeApplication still answers", nil
+			return ex, false, "DescribeApplication still answers", nil
 		case ex.Status >= 400 && ex.Status < 500:
-			return true, "", nil
+			return ex, true, "", nil
 		}
-		return false, fmt.Sprintf("HTTP %d %s", ex.Status, ex.Body().Code()), nil
+		return ex, false, fmt.Sprintf("HTTP %d %s", ex.Status, ex.Body().Code()), nil
 	})
 }
 
@@ -790,21 +749,21 @@ func (w *world) describeDist(name, version string) (*exchange, map[string]string
 
 func (w *world) waitDistributed(alias, version string) error {
 	name := w.name(alias)
-	return w.waitUntil(name+" version "+version+" to be SUCCESS on every distributed instance", func() (bool, string, error) {
-		_, st, err := w.describeDist(name, version)
+	return w.waitUntil(name+" version "+version, "SUCCESS on every distributed instance", func() (*exchange, bool, string, error) {
+		ex, st, err := w.describeDist(name, version)
 		if err != nil {
-			return false, "", err
+			return ex, false, "", err
 		}
 		for id := range w.aw().targets {
 			switch st[id] {
 			case "SUCCESS":
 			case "FAILED":
-				return false, "", fmt.Errorf("instance %s is FAILED", id)
+				return ex, false, "", fmt.Errorf("instance %s is FAILED", id)
 			default:
-				return false, fmt.Sprintf("instance %s is %q", id, st[id]), nil
+				return ex, false, fmt.Sprintf("instance %s is %q", id, st[id]), nil
 			}
 		}
-		return true, "", nil
+		return ex, true, "", nil
 	})
 }
 
@@ -970,17 +929,17 @@ func (w *world) instanceDown(instance string) error {
 
 func (w *world) waitDistFinished(alias, version string) error {
 	name := w.name(alias)
-	return w.waitUntil(name+" version "+version+" to finish distributing", func() (bool, string, error) {
-		_, st, err := w.describeDist(name, version)
+	return w.waitUntil(name+" version "+version, "finished distributing", func() (*exchange, bool, string, error) {
+		ex, st, err := w.describeDist(name, version)
 		if err != nil {
-			return false, "", err
+			return ex, false, "", err
 		}
 		for id := range w.aw().targets {
 			if s := st[id]; s != "SUCCESS" && s != "FAILED" {
-				return false, fmt.Sprintf("instance %s is %q", id, s), nil
+				return ex, false, fmt.Sprintf("instance %s is %q", id, s), nil
 			}
 		}
-		return true, "", nil
+		return ex, true, "", nil
 	})
 }
 

@@ -1080,12 +1080,17 @@ func (w *world) totalCount(n int) error {
 	if err != nil {
 		return err
 	}
-	got, err := intField(ex.Body().Doc, "TotalCount")
+	return w.intIs(ex, "TotalCount", n)
+}
+
+// intIs checks that the integer key of the answer ex is n.
+func (w *world) intIs(ex *exchange, key string, n int) error {
+	got, err := intField(ex.Body().Doc, key)
 	if err != nil {
 		return w.failf(ex, "%v", err)
 	}
 	if got != int64(n) {
-		return w.failf(ex, "expected TotalCount %d, got %d", n, got)
+		return w.failf(ex, "expected %s %d, got %d", key, n, got)
 	}
 	return nil
 }

@@ -228,14 +228,26 @@ func (w *world) pagingIntegers() error {
 	if err != nil {
 		return err
 	}
-	for _, k := range []string{"PageNumber", "PageSize", "TotalCount"} {
-		if _, err := intField(b.Doc, k); err != nil {
-			return w.failf(ex, "%v", err)
-		}
-		if ex.Format == "JSON" {
+	if err := w.pagingInts(ex, b); err != nil {
+		return err
+	}
+	if ex.Format == "JSON" {
+		for _, k := range pagingKeys {
 			if _, ok := b.Doc[k].(json.Number); !ok {
 				return w.failf(ex, "%s is not a JSON number", k)
 			}
+		}
+	}
+	return nil
+}
+
+var pagingKeys = []string{"PageNumber", "PageSize", "TotalCount"}
+
+// pagingInts checks that the answer has the integers PageNumber, PageSize and TotalCount.
+func (w *world) pagingInts(ex *exchange, b *body) error {
+	for _, k := range pagingKeys {
+		if _, err := intField(b.Doc, k); err != nil {
+			return w.failf(ex, "%v", err)
 		}
 	}
 	return nil
@@ -711,12 +723,7 @@ func (w *world) distShape() error {
 	if len(files) == 0 {
 		return w.failf(ex, "no DistResult is described")
 	}
-	for _, k := range []string{"PageNumber", "PageSize", "TotalCount"} {
-		if _, err := intField(b.Doc, k); err != nil {
-			return w.failf(ex, "%v", err)
-		}
-	}
-	return nil
+	return w.pagingInts(ex, b)
 }
 
 // describeDist reads the dist status of one data file: instance → status.
@@ -863,14 +870,7 @@ func (w *world) distTotalCount(n int) error {
 	if err != nil {
 		return err
 	}
-	got, err := intField(ex.Body().Doc, "TotalCount")
-	if err != nil {
-		return w.failf(ex, "%v", err)
-	}
-	if got != int64(n) {
-		return w.failf(ex, "TotalCount %d, want %d", got, n)
-	}
-	return nil
+	return w.intIs(ex, "TotalCount", n)
 }
 
 func (w *world) distPageHolds(n int) error {

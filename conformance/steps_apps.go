@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -31,23 +29,16 @@ type appWorld struct {
 	distClock time.Time         // the target's clock just before the last dist (zero: unknown)
 }
 
-// appWorlds holds the appWorld of each running scenario (dropped in its After hook).
-var appWorlds sync.Map // *world → *appWorld
-
+// aw returns the scenario's appWorld (godog gives each scenario its own world).
 func (w *world) aw() *appWorld {
-	if v, ok := appWorlds.Load(w); ok {
-		return v.(*appWorld)
+	if w.apps.targets == nil {
+		w.apps.targets = map[string]bool{}
 	}
-	v, _ := appWorlds.LoadOrStore(w, &appWorld{targets: map[string]bool{}})
-	return v.(*appWorld)
+	return &w.apps
 }
 
 // appSteps registers the steps (called from steps).
 func (w *world) appSteps(sc *godog.ScenarioContext) {
-	sc.After(func(ctx context.Context, _ *godog.Scenario, err error) (context.Context, error) {
-		appWorlds.Delete(w)
-		return ctx, nil
-	})
 	sc.Step(re(`^I create an application with the instances:$`), func(t *godog.Table) error { return w.createApp(t, false) })
 	sc.Step(re(`^an application with the instances:$`), func(t *godog.Table) error { return w.createApp(t, true) })
 	sc.Step(re(`^the answer has a non-empty AppId string$`), w.answerHasAppID)

@@ -103,6 +103,7 @@ type world struct {
 	pushes    map[string]call // name → the last push call that carried it
 	describes []*exchange     // DescribeDataPushResult answers of this scenario
 	faults    []string        // fault ids to remove after the scenario
+	apps      appWorld        // the application and dist state (steps_apps.go); read through aw
 }
 
 // dataFile is one item of PushApplicationData's Data.

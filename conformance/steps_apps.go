@@ -910,12 +910,7 @@ func (w *world) instanceDown(instance string) error {
 	if err != nil {
 		return err
 	}
-	fid, err := w.s.control.addFault(w.ctx, faultRule{Match: map[string]string{"instance": id}, Effect: "instance_down"})
-	if err != nil {
-		return err
-	}
-	w.faults = append(w.faults, fid)
-	return nil
+	return w.addFault(faultRule{Match: map[string]string{"instance": id}, Effect: "instance_down"})
 }
 
 func (w *world) waitDistFinished(alias, version string) error {

@@ -124,6 +124,7 @@ func (c *control) setSpeed(ctx context.Context, mode string, speed float64) erro
 type faultRule struct {
 	Match  map[string]string `json:"match"`
 	Effect string            `json:"effect"`
+	Params map[string]any    `json:"params,omitempty"`
 }
 
 func (c *control) addFault(ctx context.Context, r faultRule) (string, error) {

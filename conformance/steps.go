@@ -562,12 +562,7 @@ func (w *world) regionDown(region, alias string) error {
 	if err != nil {
 		return err
 	}
-	id, err := w.s.control.addFault(w.ctx, faultRule{Match: map[string]string{"region": r, "name": w.name(alias)}, Effect: "region_down"})
-	if err != nil {
-		return err
-	}
-	w.faults = append(w.faults, id)
-	return nil
+	return w.addFault(faultRule{Match: map[string]string{"region": r, "name": w.name(alias)}, Effect: "region_down"})
 }
 
 // corrupt makes every transfer of the data file end FAILED with an md5 mismatch.
@@ -575,7 +570,12 @@ func (w *world) corrupt(alias string) error {
 	if err := w.needControl(); err != nil {
 		return err
 	}
-	id, err := w.s.control.addFault(w.ctx, faultRule{Match: map[string]string{"name": w.name(alias)}, Effect: "corrupt"})
+	return w.addFault(faultRule{Match: map[string]string{"name": w.name(alias)}, Effect: "corrupt"})
+}
+
+// addFault injects r through the control plane, to be removed after the scenario.
+func (w *world) addFault(r faultRule) error {
+	id, err := w.s.control.addFault(w.ctx, r)
 	if err != nil {
 		return err
 	}
@@ -1080,12 +1080,17 @@ func (w *world) totalCount(n int) error {
 	if err != nil {
 		return err
 	}
-	got, err := intField(ex.Body().Doc, "TotalCount")
+	return w.intIs(ex, "TotalCount", n)
+}
+
+// intIs checks that the integer key of the answer ex is n.
+func (w *world) intIs(ex *exchange, key string, n int) error {
+	got, err := intField(ex.Body().Doc, key)
 	if err != nil {
 		return w.failf(ex, "%v", err)
 	}
 	if got != int64(n) {
-		return w.failf(ex, "expected TotalCount %d, got %d", n, got)
+		return w.failf(ex, "expected %s %d, got %d", key, n, got)
 	}
 	return nil
 }
@@ -1455,18 +1460,7 @@ func (w *world) slowTransfers(alias string) error {
 	if err := w.needControl(); err != nil {
 		return err
 	}
-	var out struct {
-		ID string `json:"id"`
-	}
-	rule := map[string]any{"match": map[string]string{"name": w.name(alias)}, "effect": "slow", "params": map[string]any{"latency": "6h"}}
-	if err := w.s.control.do(w.ctx, http.MethodPost, "/_ensmock/faults", rule, &out); err != nil {
-		return err
-	}
-	if out.ID == "" {
-		return errors.New("control plane POST /_ensmock/faults: the answer has no id")
-	}
-	w.faults = append(w.faults, out.ID)
-	return nil
+	return w.addFault(faultRule{Match: map[string]string{"name": w.name(alias)}, Effect: "slow", Params: map[string]any{"latency": "6h"}})
 }
 
 // serversInRegions: every file server of the download answer is in one of the regions.

@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -27,27 +25,20 @@ type appWorld struct {
 	instances map[string]string // instance id → ENS node, from DescribeApplication
 	ordered   []string          // instance ids, sorted: {instance1}, {instance2}, …
 	targets   map[string]bool   // the DistInstanceIds of every successful dist of the scenario
-	lastDist  []string          // the Data names of the last dist, in order
+	lastDist  []string          // the Data names of the last dist
 	distClock time.Time         // the target's clock just before the last dist (zero: unknown)
 }
 
-// appWorlds holds the appWorld of each running scenario (dropped in its After hook).
-var appWorlds sync.Map // *world → *appWorld
-
+// aw returns the scenario's appWorld (godog gives each scenario its own world).
 func (w *world) aw() *appWorld {
-	if v, ok := appWorlds.Load(w); ok {
-		return v.(*appWorld)
+	if w.apps.targets == nil {
+		w.apps.targets = map[string]bool{}
 	}
-	v, _ := appWorlds.LoadOrStore(w, &appWorld{targets: map[string]bool{}})
-	return v.(*appWorld)
+	return &w.apps
 }
 
 // appSteps registers the steps (called from steps).
 func (w *world) appSteps(sc *godog.ScenarioContext) {
-	sc.After(func(ctx context.Context, _ *godog.Scenario, err error) (context.Context, error) {
-		appWorlds.Delete(w)
-		return ctx, nil
-	})
 	sc.Step(re(`^I create an application with the instances:$`), func(t *godog.Table) error { return w.createApp(t, false) })
 	sc.Step(re(`^an application with the instances:$`), func(t *godog.Table) error { return w.createApp(t, true) })
 	sc.Step(re(`^the answer has a non-empty AppId string$`), w.answerHasAppID)
@@ -75,7 +66,7 @@ func (w *world) appSteps(sc *godog.ScenarioContext) {
 	})
 	sc.Step(re(`^I describe the dist results$`), func() error { return w.describeDistWith(nil) })
 	sc.Step(re(`^I describe the dist results with:$`), w.describeDistWith)
-	sc.Step(re(`^there is one DistResult per data file, in order$`), w.oneDistResultPerFile)
+	sc.Step(re(`^there is one DistResult per data file$`), w.oneDistResultPerFile)
 	sc.Step(re(`^the DistInstanceTotalCount is the number of DistInstanceIds$`), func() error { return w.distTotal(-1) })
 	sc.Step(re(`^the DistInstanceTotalCount is (\d+)$`), w.distTotal)
 	sc.Step(re(`^the DistResult of "([^"]*)" has ResultCode (\d+)$`), w.distResultCode)
@@ -228,14 +219,26 @@ func (w *world) pagingIntegers() error {
 	if err != nil {
 		return err
 	}
-	for _, k := range []string{"PageNumber", "PageSize", "TotalCount"} {
-		if _, err := intField(b.Doc, k); err != nil {
-			return w.failf(ex, "%v", err)
-		}
-		if ex.Format == "JSON" {
+	if err := w.pagingInts(ex, b); err != nil {
+		return err
+	}
+	if ex.Format == "JSON" {
+		for _, k := range pagingKeys {
 			if _, ok := b.Doc[k].(json.Number); !ok {
 				return w.failf(ex, "%s is not a JSON number", k)
 			}
+		}
+	}
+	return nil
+}
+
+var pagingKeys = []string{"PageNumber", "PageSize", "TotalCount"}
+
+// pagingInts checks that the answer has the integers PageNumber, PageSize and TotalCount.
+func (w *world) pagingInts(ex *exchange, b *body) error {
+	for _, k := range pagingKeys {
+		if _, err := intField(b.Doc, k); err != nil {
+			return w.failf(ex, "%v", err)
 		}
 	}
 	return nil
@@ -384,59 +387,18 @@ func (w *world) appPhase(phase string) error {
 	return nil
 }
 
-// waitUntil polls probe, advancing the target's clock through the control
-// plane when there is one, else waiting in real time up to --poll-timeout.
-func (w *world) waitUntil(what string, probe func() (done bool, seen string, err error)) error {
-	p := w.s.startProgress(what)
-	defer p.stop()
-	deadline := time.Now().Add(w.s.cfg.PollTimeout)
-	interval := w.s.pollFirst
-	if interval <= 0 {
-		interval = 200 * time.Millisecond
-	}
-	var advanced time.Duration
-	for {
-		done, seen, err := probe()
-		if err != nil || done {
-			return err
-		}
-		p.update(seen)
-		if w.s.control != nil {
-			if advanced >= maxWaitAdvance {
-				return fmt.Errorf("%s: still not done after advancing the target's clock by %s; the last answer: %s", what, advanced, seen)
-			}
-			if err := w.s.control.advance(w.ctx, maxAdvance); err != nil {
-				return fmt.Errorf("advancing the target's clock: %w", err)
-			}
-			advanced += maxAdvance
-			continue
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: still not done after %s (--poll-timeout); the last answer: %s", what, w.s.cfg.PollTimeout, seen)
-		}
-		t := time.NewTimer(interval)
-		select {
-		case <-w.ctx.Done():
-			t.Stop()
-			return w.ctx.Err()
-		case <-t.C:
-		}
-		interval = min(interval*2, 5*time.Second)
-	}
-}
-
 func (w *world) waitDeleted() error {
-	return w.waitUntil("the application "+w.app+" to be deleted", func() (bool, string, error) {
+	return w.waitUntil("the application "+w.app, "deleted", func() (*exchange, bool, string, error) {
 		ex := w.check(call{Action: "DescribeApplication", Params: url.Values{"AppId": {w.app}}})
 		switch {
 		case ex.Err != nil:
-			return false, "no answer: " + ex.Err.Error(), nil
+			return ex, false, "no answer: " + ex.Err.Error(), nil
 		case ex.Status == http.StatusOK:
-			return false, "DescribeApplication still answers", nil
+			return ex, false, "DescribeApplication still answers", nil
 		case ex.Status >= 400 && ex.Status < 500:
-			return true, "", nil
+			return ex, true, "", nil
 		}
-		return false, fmt.Sprintf("HTTP %d %s", ex.Status, ex.Body().Code()), nil
+		return ex, false, fmt.Sprintf("HTTP %d %s", ex.Status, ex.Body().Code()), nil
 	})
 }
 
@@ -531,14 +493,20 @@ func (w *world) oneDistResultPerFile() error {
 	if err != nil {
 		return err
 	}
-	want := w.aw().lastDist
+	// The documentation does not say the DistResults follow the order of
+	// Data (as with the push results), so they are compared as a set.
+	want := slices.Clone(w.aw().lastDist)
 	if len(rs) != len(want) {
 		return w.failf(ex, "%d DistResults for %d data files", len(rs), len(want))
 	}
-	for i, r := range rs {
-		if r.Name != want[i] {
-			return w.failf(ex, "DistResult %d is %q, want %q", i+1, r.Name, want[i])
-		}
+	got := make([]string, 0, len(rs))
+	for _, r := range rs {
+		got = append(got, r.Name)
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		return w.failf(ex, "the DistResults are for %v, want one for each of %v", got, want)
 	}
 	return nil
 }
@@ -746,12 +714,7 @@ func (w *world) distShape() error {
 	if len(files) == 0 {
 		return w.failf(ex, "no DistResult is described")
 	}
-	for _, k := range []string{"PageNumber", "PageSize", "TotalCount"} {
-		if _, err := intField(b.Doc, k); err != nil {
-			return w.failf(ex, "%v", err)
-		}
-	}
-	return nil
+	return w.pagingInts(ex, b)
 }
 
 // describeDist reads the dist status of one data file: instance → status.
@@ -784,21 +747,21 @@ func (w *world) describeDist(name, version string) (*exchange, map[string]string
 
 func (w *world) waitDistributed(alias, version string) error {
 	name := w.name(alias)
-	return w.waitUntil(name+" version "+version+" to be SUCCESS on every distributed instance", func() (bool, string, error) {
-		_, st, err := w.describeDist(name, version)
+	return w.waitUntil(name+" version "+version, "SUCCESS on every distributed instance", func() (*exchange, bool, string, error) {
+		ex, st, err := w.describeDist(name, version)
 		if err != nil {
-			return false, "", err
+			return ex, false, "", err
 		}
 		for id := range w.aw().targets {
 			switch st[id] {
 			case "SUCCESS":
 			case "FAILED":
-				return false, "", fmt.Errorf("instance %s is FAILED", id)
+				return ex, false, "", fmt.Errorf("instance %s is FAILED", id)
 			default:
-				return false, fmt.Sprintf("instance %s is %q", id, st[id]), nil
+				return ex, false, fmt.Sprintf("instance %s is %q", id, st[id]), nil
 			}
 		}
-		return true, "", nil
+		return ex, true, "", nil
 	})
 }
 
@@ -898,14 +861,7 @@ func (w *world) distTotalCount(n int) error {
 	if err != nil {
 		return err
 	}
-	got, err := intField(ex.Body().Doc, "TotalCount")
-	if err != nil {
-		return w.failf(ex, "%v", err)
-	}
-	if got != int64(n) {
-		return w.failf(ex, "TotalCount %d, want %d", got, n)
-	}
-	return nil
+	return w.intIs(ex, "TotalCount", n)
 }
 
 func (w *world) distPageHolds(n int) error {
@@ -954,27 +910,22 @@ func (w *world) instanceDown(instance string) error {
 	if err != nil {
 		return err
 	}
-	fid, err := w.s.control.addFault(w.ctx, faultRule{Match: map[string]string{"instance": id}, Effect: "instance_down"})
-	if err != nil {
-		return err
-	}
-	w.faults = append(w.faults, fid)
-	return nil
+	return w.addFault(faultRule{Match: map[string]string{"instance": id}, Effect: "instance_down"})
 }
 
 func (w *world) waitDistFinished(alias, version string) error {
 	name := w.name(alias)
-	return w.waitUntil(name+" version "+version+" to finish distributing", func() (bool, string, error) {
-		_, st, err := w.describeDist(name, version)
+	return w.waitUntil(name+" version "+version, "finished distributing", func() (*exchange, bool, string, error) {
+		ex, st, err := w.describeDist(name, version)
 		if err != nil {
-			return false, "", err
+			return ex, false, "", err
 		}
 		for id := range w.aw().targets {
 			if s := st[id]; s != "SUCCESS" && s != "FAILED" {
-				return false, fmt.Sprintf("instance %s is %q", id, s), nil
+				return ex, false, fmt.Sprintf("instance %s is %q", id, s), nil
 			}
 		}
-		return true, "", nil
+		return ex, true, "", nil
 	})
 }
 

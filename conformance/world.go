@@ -103,6 +103,7 @@ type world struct {
 	pushes    map[string]call // name → the last push call that carried it
 	describes []*exchange     // DescribeDataPushResult answers of this scenario
 	faults    []string        // fault ids to remove after the scenario
+	apps      appWorld        // the application and dist state (steps_apps.go); read through aw
 }
 
 // dataFile is one item of PushApplicationData's Data.
@@ -283,15 +284,44 @@ func (w *world) regionsOf(alias, version string) (*exchange, map[string]string, 
 	return ex, nil, w.failf(ex, "DescribeDataPushResult does not describe %s version %s", name, version)
 }
 
-// waitFor reads the status of a data file until done says so. With a control
-// plane it advances the target's clock between reads; without one it polls
-// with a growing interval until Config.PollTimeout. It stops at the first
-// answer that waiting cannot change (an HTTP 4xx, a refused connection), and
-// says every few seconds (on Config.Output) what it waits for.
+// waitFor reads the status of a data file until done says so. It stops at
+// the first answer that waiting cannot change (an HTTP 4xx, a refused
+// connection).
 func (w *world) waitFor(alias, version, what string, done func(regions map[string]string) (bool, error)) error {
 	name := w.name(alias)
-	p := w.s.startProgress(fmt.Sprintf("%s version %s to be %s", name, version, what))
+	return w.waitUntil(fmt.Sprintf("%s version %s", name, version), what, func() (*exchange, bool, string, error) {
+		ex, regions, seen, final := w.poll(name, version)
+		if final {
+			return ex, false, seen, w.failf(ex, "waiting for %s version %s to be %s: %s; waiting does not change that answer", name, version, what, seen)
+		}
+		if regions != nil {
+			ok, err := done(regions)
+			if err != nil {
+				return ex, false, seen, w.failf(ex, "waiting for %s version %s to be %s: %v", name, version, what, err)
+			}
+			if ok {
+				return ex, true, seen, nil
+			}
+		}
+		return ex, false, seen, nil
+	})
+}
+
+// waitUntil calls probe until it says done or fails, waiting for subject to
+// be state. With a control plane it advances the target's clock between
+// calls; without one it polls with a growing interval until
+// Config.PollTimeout. It says every few seconds (on Config.Output) what it
+// waits for. probe returns the exchange it read (nil: none), which the error
+// shows when the wait gives up, and in a few words what it saw.
+func (w *world) waitUntil(subject, state string, probe func() (ex *exchange, done bool, seen string, err error)) error {
+	p := w.s.startProgress(subject + " to be " + state)
 	defer p.stop()
+	giveUp := func(ex *exchange, format string, args ...any) error {
+		if ex == nil {
+			return fmt.Errorf(format, args...)
+		}
+		return w.failf(ex, format, args...)
+	}
 	deadline := time.Now().Add(w.s.cfg.PollTimeout)
 	interval := w.s.pollFirst
 	if interval <= 0 {
@@ -299,23 +329,14 @@ func (w *world) waitFor(alias, version, what string, done func(regions map[strin
 	}
 	var advanced time.Duration
 	for {
-		ex, regions, seen, final := w.poll(name, version)
-		if final {
-			return w.failf(ex, "waiting for %s version %s to be %s: %s; waiting does not change that answer", name, version, what, seen)
-		}
-		if regions != nil {
-			ok, err := done(regions)
-			if err != nil {
-				return w.failf(ex, "waiting for %s version %s to be %s: %v", name, version, what, err)
-			}
-			if ok {
-				return nil
-			}
+		ex, done, seen, err := probe()
+		if err != nil || done {
+			return err
 		}
 		p.update(seen)
 		if w.s.control != nil {
 			if advanced >= maxWaitAdvance {
-				return w.failf(ex, "%s version %s is still not %s after advancing the target's clock by %s; the last answer: %s", name, version, what, advanced, seen)
+				return giveUp(ex, "%s is still not %s after advancing the target's clock by %s; the last answer: %s", subject, state, advanced, seen)
 			}
 			if err := w.s.control.advance(w.ctx, maxAdvance); err != nil {
 				return fmt.Errorf("advancing the target's clock: %w", err)
@@ -324,7 +345,7 @@ func (w *world) waitFor(alias, version, what string, done func(regions map[strin
 			continue
 		}
 		if time.Now().After(deadline) {
-			return w.failf(ex, "%s version %s is still not %s after %s (--poll-timeout); the last answer: %s", name, version, what, w.s.cfg.PollTimeout, seen)
+			return giveUp(ex, "%s is still not %s after %s (--poll-timeout); the last answer: %s", subject, state, w.s.cfg.PollTimeout, seen)
 		}
 		t := time.NewTimer(interval)
 		select {

@@ -43,7 +43,7 @@ Feature: DistApplicationData distributes pushed data to the application's instan
     And "app01" version "1.0" has been pushed to every target file server
     And I distribute "app01" version "1.0"
     Then the request succeeds
-    And there is one DistResult per data file, in order
+    And there is one DistResult per data file
     And the DistInstanceTotalCount is the number of DistInstanceIds
     When "app01" version "1.0" has been distributed to every target instance
     Then "app01" version "1.0" is SUCCESS on exactly the distributed instances

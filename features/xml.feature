@@ -16,7 +16,7 @@ Feature: Responses in XML
       | app02 | 1.1     |
     Then the request succeeds
     And the response is XML with the root element "PushApplicationDataResponse"
-    And there is one push result per data file, in order
+    And there is one push result per data file
     And every ResultCode is 0
 
   @core

@@ -393,7 +393,7 @@ type distFilter struct {
 }
 
 func (e *Engine) distFilter(x *appExt, q DistQuery) distFilter {
-	flt := distFilter{names: set(q.Names), versions: set(q.Versions), minN: math.MinInt64, maxN: math.MaxInt64}
+	flt := distFilter{names: set(q.Names), versions: set(q.Versions)}
 	if len(q.InstanceIDs) > 0 || len(q.Regions) > 0 {
 		regions := set(q.Regions)
 		flt.insts = map[uint32]bool{}
@@ -411,14 +411,7 @@ func (e *Engine) distFilter(x *appExt, q DistQuery) distFilter {
 			}
 		}
 	}
-	if !q.MinDate.IsZero() {
-		flt.minN = unixNano(q.MinDate)
-	}
-	if !q.MaxDate.IsZero() {
-		if flt.maxN = unixNano(q.MaxDate.Add(24 * time.Hour)); flt.maxN != math.MaxInt64 {
-			flt.maxN--
-		}
-	}
+	flt.minN, flt.maxN = dayRange(q.MinDate, q.MaxDate)
 	return flt
 }
 

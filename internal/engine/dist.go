@@ -254,10 +254,12 @@ func (e *Engine) Dist(acct, appID string, files []DistFile, st DistStrategy) (Di
 			x.distOrder = append(x.distOrder, d)
 			x.distMeta = append(x.distMeta, now)
 		}
-		e.startDist(acct, appID, x, rec, d, f, targets, holding, now, fresh)
+		started := e.startDist(acct, appID, x, rec, d, f, targets, holding, now, fresh)
 		a.ext.reps += fresh
 		x.reps += fresh
-		durable = max(durable, e.persistDist(a, appID, slices.Index(x.distOrder, d), d))
+		if started { // else every target is DISTING or SUCCESS already: nothing to save again
+			durable = max(durable, e.persistDist(a, appID, slices.Index(x.distOrder, d), d))
+		}
 		res.Code, res.Descrip = DistCodeOK, "Success"
 	}
 	return out, nil
@@ -286,8 +288,9 @@ func (e *Engine) holdingByRegion(rec *file, now int64) map[uint16][]int {
 
 // startDist starts the transfers of d to the targets (sorted) that do not
 // hold it and restarts the FAILED ones; DISTING and SUCCESS instances are left
-// as they are. fresh is how many targets have no replica yet.
-func (e *Engine) startDist(acct, appID string, x *appExt, rec *file, d *dist, f DistFile, targets []uint32, holding map[uint16][]int, now int64, fresh int) {
+// as they are. fresh is how many targets have no replica yet. It reports
+// whether any transfer started (whether d changed).
+func (e *Engine) startDist(acct, appID string, x *appExt, rec *file, d *dist, f DistFile, targets []uint32, holding map[uint16][]int, now int64, fresh int) (started bool) {
 	if fresh > 0 { // merge the new instances into the sorted replicas, in one exact-size slice
 		merged := make([]distRep, 0, len(d.reps)+fresh)
 		i := 0
@@ -345,7 +348,9 @@ func (e *Engine) startDist(acct, appID string, x *appExt, rec *file, d *dist, f 
 		}
 		r.start, r.done = now, now+int64(plan.Duration)
 		r.fail = d.failIndex(plan.Fail)
+		started = true
 	}
+	return started
 }
 
 // DistQuery is DescribeDataDistResult's input. Zero fields do not filter.

@@ -140,19 +140,28 @@ func repDescrip(r *distRep, fails []string, now int64, deleting bool) string {
 // maxDistFails bounds the distinct failure descriptions one distributed file keeps.
 const maxDistFails = 1024
 
-func (d *dist) failIndex(why string) uint16 {
+// failIndex records a failure description in d.fails and returns its
+// reference (0 for none). *ix indexes d.fails; it is built on the first
+// failure, so that a distribution to many instances that fail with their own
+// descriptions looks each up once, not against every description kept.
+func (d *dist) failIndex(why string, ix *map[string]uint16) uint16 {
 	if why == "" {
 		return 0
 	}
-	for i, s := range d.fails {
-		if s == why {
-			return uint16(i + 1)
+	if *ix == nil {
+		*ix = make(map[string]uint16, len(d.fails))
+		for i, s := range d.fails {
+			(*ix)[s] = uint16(i + 1)
 		}
+	}
+	if i, ok := (*ix)[why]; ok {
+		return i
 	}
 	if len(d.fails) >= maxDistFails {
 		return uint16(len(d.fails)) // bounded: the last description stands for the rest
 	}
 	d.fails = append(d.fails, why)
+	(*ix)[why] = uint16(len(d.fails))
 	return uint16(len(d.fails))
 }
 
@@ -314,6 +323,7 @@ func (e *Engine) startDist(acct, appID string, x *appExt, rec *file, d *dist, f 
 	hooks, _ := e.cfg.Hooks.(DistHooks)
 	fileHash := jitterHashFile(e.seedHash, "dist\x00"+rec.Name, rec.Version)
 	dc := DistContext{Account: acct, App: appID, File: f}
+	var failIx map[string]uint16
 	j := 0
 	for _, t := range targets {
 		for d.reps[j].inst != t {
@@ -347,7 +357,7 @@ func (e *Engine) startDist(acct, appID string, x *appExt, rec *file, d *dist, f 
 			r.attempt++
 		}
 		r.start, r.done = now, now+int64(plan.Duration)
-		r.fail = d.failIndex(plan.Fail)
+		r.fail = d.failIndex(plan.Fail, &failIx)
 		started = true
 	}
 	return started

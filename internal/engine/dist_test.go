@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -446,5 +447,29 @@ func TestDescribeDistEachReleasesTheLock(t *testing.T) {
 	}
 	if !reset {
 		t.Fatal("no reset")
+	}
+}
+
+// failIndex finds descriptions already kept (before and during the call),
+// adds new ones, and past maxDistFails answers the last one kept.
+func TestDistFailIndex(t *testing.T) {
+	d := &dist{fails: []string{"old"}}
+	var ix map[string]uint16
+	if got := d.failIndex("", &ix); got != 0 || ix != nil {
+		t.Fatalf("no failure: %d, index %v", got, ix)
+	}
+	if got := d.failIndex("old", &ix); got != 1 {
+		t.Fatalf("kept description: %d", got)
+	}
+	for i := 2; i <= maxDistFails; i++ {
+		if got := d.failIndex(strconv.Itoa(i), &ix); got != uint16(i) {
+			t.Fatalf("new description %d: %d", i, got)
+		}
+	}
+	if got := d.failIndex("7", &ix); got != 7 {
+		t.Fatalf("description added in this call: %d", got)
+	}
+	if got := d.failIndex("one too many", &ix); got != maxDistFails || len(d.fails) != maxDistFails {
+		t.Fatalf("past the bound: %d, %d kept", got, len(d.fails))
 	}
 }

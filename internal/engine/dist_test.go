@@ -473,3 +473,23 @@ func TestDistFailIndex(t *testing.T) {
 		t.Fatalf("past the bound: %d, %d kept", got, len(d.fails))
 	}
 }
+
+// The streamed state (StateApps) and Snapshot agree on a deleted app: listed
+// while it is being deleted, gone once its release time has come.
+func TestStateAppsAfterRelease(t *testing.T) {
+	e, c := newEngine(t, nil)
+	app := createApp(t, e, tmplTwoRegions)
+	if err := e.DeleteApp("acct", app); err != nil {
+		t.Fatal(err)
+	}
+	if ids := e.StateApps("acct"); len(ids) != 1 || e.StateAppDetail("acct", app, c.Now()).Phase != PhaseDeleting {
+		t.Fatalf("being deleted: %v", ids)
+	}
+	_ = c.Advance(DefaultReleaseDuration)
+	if ids := e.StateApps("acct"); len(ids) != 0 {
+		t.Fatalf("released: still listed %v", ids)
+	}
+	if st := e.Snapshot("acct"); len(st.Accounts) != 1 || len(st.Accounts[0].Apps) != 0 {
+		t.Fatalf("released: snapshot %+v", st)
+	}
+}

@@ -31,7 +31,7 @@ func (e *Engine) StateAccounts(acct string) []string {
 }
 
 // StateApps returns the app ids of an account, sorted (nil when the account
-// holds no state).
+// holds no state), once the releases whose time has come are finished.
 func (e *Engine) StateApps(acct string) []string {
 	a := e.account(acct, false)
 	if a == nil {
@@ -39,6 +39,7 @@ func (e *Engine) StateApps(acct string) []string {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	e.sweepDeleted(a)
 	return slices.Sorted(maps.Keys(a.apps))
 }
 

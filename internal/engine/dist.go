@@ -94,6 +94,7 @@ type DistHooks interface {
 type dist struct {
 	name, version string
 	created       int64
+	pos           int       // index in appExt.distOrder
 	reps          []distRep // sorted by inst
 	fails         []string
 }
@@ -255,7 +256,7 @@ func (e *Engine) Dist(acct, appID string, files []DistFile, st DistStrategy) (Di
 			continue
 		}
 		if d == nil {
-			d = &dist{name: rec.Name, version: rec.Version, created: now} // the pushed file's strings, shared
+			d = &dist{name: rec.Name, version: rec.Version, created: now, pos: len(x.distOrder)} // the pushed file's strings, shared
 			if x.dists == nil {
 				x.dists = map[fileKey]*dist{}
 			}
@@ -267,7 +268,7 @@ func (e *Engine) Dist(acct, appID string, files []DistFile, st DistStrategy) (Di
 		a.ext.reps += fresh
 		x.reps += fresh
 		if started { // else every target is DISTING or SUCCESS already: nothing to save again
-			durable = max(durable, e.persistDist(a, appID, slices.Index(x.distOrder, d), d))
+			durable = max(durable, e.persistDist(a, appID, d.pos, d))
 		}
 		res.Code, res.Descrip = DistCodeOK, "Success"
 	}

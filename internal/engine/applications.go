@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -448,13 +447,7 @@ func (e *Engine) ListApps(acct string, q AppQuery) (apps []AppInfo, total int) {
 	if clusters["All"] {
 		clusters = nil
 	}
-	var minN, maxN int64 = math.MinInt64, math.MaxInt64
-	if !q.MinDate.IsZero() {
-		minN = unixNano(q.MinDate)
-	}
-	if !q.MaxDate.IsZero() {
-		maxN = unixNano(q.MaxDate.Add(24*time.Hour)) - 1
-	}
+	minN, maxN := dayRange(q.MinDate, q.MaxDate)
 	type entry struct {
 		id      string
 		p       *app

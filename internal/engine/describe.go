@@ -66,16 +66,7 @@ func (e *Engine) Describe(acct string, q DescribeQuery) (DescribeResult, error) 
 	}
 	now := e.cfg.Clock.Now().UnixNano()
 	names, versions, regions := set(q.Names), set(q.Versions), set(q.Regions)
-	var minN, maxN int64 = 0, math.MaxInt64
-	if !q.MinDate.IsZero() {
-		minN = unixNano(q.MinDate)
-	}
-	if !q.MaxDate.IsZero() {
-		maxN = unixNano(q.MaxDate.Add(24 * time.Hour))
-		if maxN != math.MaxInt64 && maxN != math.MinInt64 {
-			maxN-- // inclusive: up to the end of MaxDate
-		}
-	}
+	minN, maxN := dayRange(q.MinDate, q.MaxDate)
 	from, to := 0, -1
 	if q.PageSize > 0 {
 		from = (res.PageNumber - 1) * q.PageSize
@@ -108,16 +99,7 @@ func (e *Engine) DescribeEach(acct string, q DescribeQuery, chunk int, head func
 	res := DescribeResult{PageNumber: max(q.PageNumber, 1), PageSize: q.PageSize}
 	chunk = max(chunk, 1)
 	names, versions, regions := set(q.Names), set(q.Versions), set(q.Regions)
-	var minN, maxN int64 = 0, math.MaxInt64
-	if !q.MinDate.IsZero() {
-		minN = unixNano(q.MinDate)
-	}
-	if !q.MaxDate.IsZero() {
-		maxN = unixNano(q.MaxDate.Add(24 * time.Hour))
-		if maxN != math.MaxInt64 && maxN != math.MinInt64 {
-			maxN--
-		}
-	}
+	minN, maxN := dayRange(q.MinDate, q.MaxDate)
 	flt := e.compileFilter(names, versions, regions, minN, maxN)
 	from, want := 0, -1
 	if q.PageSize > 0 {
@@ -175,6 +157,21 @@ func (e *Engine) DescribeEach(acct string, q DescribeQuery, chunk int, head func
 
 // unixNano is t.UnixNano clamped to int64: UnixNano is undefined outside the
 // years 1678–2262, and a filter date may be anything from 0000 to 9999.
+// dayRange turns the MinDate and MaxDate filters (zero: no bound) into an
+// inclusive range of Unix nanoseconds, from MinDate to the end of MaxDate's day.
+func dayRange(minDate, maxDate time.Time) (lo, hi int64) {
+	lo, hi = math.MinInt64, math.MaxInt64
+	if !minDate.IsZero() {
+		lo = unixNano(minDate)
+	}
+	if !maxDate.IsZero() {
+		if hi = unixNano(maxDate.Add(24 * time.Hour)); hi != math.MaxInt64 && hi != math.MinInt64 {
+			hi--
+		}
+	}
+	return lo, hi
+}
+
 func unixNano(t time.Time) int64 {
 	switch {
 	case t.Before(time.Unix(0, math.MinInt64)):

@@ -94,6 +94,7 @@ type DistHooks interface {
 type dist struct {
 	name, version string
 	created       int64
+	pos           int       // index in appExt.distOrder
 	reps          []distRep // sorted by inst
 	fails         []string
 }
@@ -140,19 +141,28 @@ func repDescrip(r *distRep, fails []string, now int64, deleting bool) string {
 // maxDistFails bounds the distinct failure descriptions one distributed file keeps.
 const maxDistFails = 1024
 
-func (d *dist) failIndex(why string) uint16 {
+// failIndex records a failure description in d.fails and returns its
+// reference (0 for none). *ix indexes d.fails; it is built on the first
+// failure, so that a distribution to many instances that fail with their own
+// descriptions looks each up once, not against every description kept.
+func (d *dist) failIndex(why string, ix *map[string]uint16) uint16 {
 	if why == "" {
 		return 0
 	}
-	for i, s := range d.fails {
-		if s == why {
-			return uint16(i + 1)
+	if *ix == nil {
+		*ix = make(map[string]uint16, len(d.fails))
+		for i, s := range d.fails {
+			(*ix)[s] = uint16(i + 1)
 		}
+	}
+	if i, ok := (*ix)[why]; ok {
+		return i
 	}
 	if len(d.fails) >= maxDistFails {
 		return uint16(len(d.fails)) // bounded: the last description stands for the rest
 	}
 	d.fails = append(d.fails, why)
+	(*ix)[why] = uint16(len(d.fails))
 	return uint16(len(d.fails))
 }
 
@@ -246,7 +256,7 @@ func (e *Engine) Dist(acct, appID string, files []DistFile, st DistStrategy) (Di
 			continue
 		}
 		if d == nil {
-			d = &dist{name: rec.Name, version: rec.Version, created: now} // the pushed file's strings, shared
+			d = &dist{name: rec.Name, version: rec.Version, created: now, pos: len(x.distOrder)} // the pushed file's strings, shared
 			if x.dists == nil {
 				x.dists = map[fileKey]*dist{}
 			}
@@ -254,10 +264,12 @@ func (e *Engine) Dist(acct, appID string, files []DistFile, st DistStrategy) (Di
 			x.distOrder = append(x.distOrder, d)
 			x.distMeta = append(x.distMeta, now)
 		}
-		e.startDist(acct, appID, x, rec, d, f, targets, holding, now, fresh)
+		started := e.startDist(acct, appID, x, rec, d, f, targets, holding, now, fresh)
 		a.ext.reps += fresh
 		x.reps += fresh
-		durable = max(durable, e.persistDist(a, appID, slices.Index(x.distOrder, d), d))
+		if started { // else every target is DISTING or SUCCESS already: nothing to save again
+			durable = max(durable, e.persistDist(a, appID, d.pos, d))
+		}
 		res.Code, res.Descrip = DistCodeOK, "Success"
 	}
 	return out, nil
@@ -286,8 +298,9 @@ func (e *Engine) holdingByRegion(rec *file, now int64) map[uint16][]int {
 
 // startDist starts the transfers of d to the targets (sorted) that do not
 // hold it and restarts the FAILED ones; DISTING and SUCCESS instances are left
-// as they are. fresh is how many targets have no replica yet.
-func (e *Engine) startDist(acct, appID string, x *appExt, rec *file, d *dist, f DistFile, targets []uint32, holding map[uint16][]int, now int64, fresh int) {
+// as they are. fresh is how many targets have no replica yet. It reports
+// whether any transfer started (whether d changed).
+func (e *Engine) startDist(acct, appID string, x *appExt, rec *file, d *dist, f DistFile, targets []uint32, holding map[uint16][]int, now int64, fresh int) (started bool) {
 	if fresh > 0 { // merge the new instances into the sorted replicas, in one exact-size slice
 		merged := make([]distRep, 0, len(d.reps)+fresh)
 		i := 0
@@ -311,6 +324,7 @@ func (e *Engine) startDist(acct, appID string, x *appExt, rec *file, d *dist, f 
 	hooks, _ := e.cfg.Hooks.(DistHooks)
 	fileHash := jitterHashFile(e.seedHash, "dist\x00"+rec.Name, rec.Version)
 	dc := DistContext{Account: acct, App: appID, File: f}
+	var failIx map[string]uint16
 	j := 0
 	for _, t := range targets {
 		for d.reps[j].inst != t {
@@ -344,8 +358,10 @@ func (e *Engine) startDist(acct, appID string, x *appExt, rec *file, d *dist, f 
 			r.attempt++
 		}
 		r.start, r.done = now, now+int64(plan.Duration)
-		r.fail = d.failIndex(plan.Fail)
+		r.fail = d.failIndex(plan.Fail, &failIx)
+		started = true
 	}
+	return started
 }
 
 // DistQuery is DescribeDataDistResult's input. Zero fields do not filter.
@@ -393,7 +409,7 @@ type distFilter struct {
 }
 
 func (e *Engine) distFilter(x *appExt, q DistQuery) distFilter {
-	flt := distFilter{names: set(q.Names), versions: set(q.Versions), minN: math.MinInt64, maxN: math.MaxInt64}
+	flt := distFilter{names: set(q.Names), versions: set(q.Versions)}
 	if len(q.InstanceIDs) > 0 || len(q.Regions) > 0 {
 		regions := set(q.Regions)
 		flt.insts = map[uint32]bool{}
@@ -411,14 +427,7 @@ func (e *Engine) distFilter(x *appExt, q DistQuery) distFilter {
 			}
 		}
 	}
-	if !q.MinDate.IsZero() {
-		flt.minN = unixNano(q.MinDate)
-	}
-	if !q.MaxDate.IsZero() {
-		if flt.maxN = unixNano(q.MaxDate.Add(24 * time.Hour)); flt.maxN != math.MaxInt64 {
-			flt.maxN--
-		}
-	}
+	flt.minN, flt.maxN = dayRange(q.MinDate, q.MaxDate)
 	return flt
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -446,5 +447,49 @@ func TestDescribeDistEachReleasesTheLock(t *testing.T) {
 	}
 	if !reset {
 		t.Fatal("no reset")
+	}
+}
+
+// failIndex finds descriptions already kept (before and during the call),
+// adds new ones, and past maxDistFails answers the last one kept.
+func TestDistFailIndex(t *testing.T) {
+	d := &dist{fails: []string{"old"}}
+	var ix map[string]uint16
+	if got := d.failIndex("", &ix); got != 0 || ix != nil {
+		t.Fatalf("no failure: %d, index %v", got, ix)
+	}
+	if got := d.failIndex("old", &ix); got != 1 {
+		t.Fatalf("kept description: %d", got)
+	}
+	for i := 2; i <= maxDistFails; i++ {
+		if got := d.failIndex(strconv.Itoa(i), &ix); got != uint16(i) {
+			t.Fatalf("new description %d: %d", i, got)
+		}
+	}
+	if got := d.failIndex("7", &ix); got != 7 {
+		t.Fatalf("description added in this call: %d", got)
+	}
+	if got := d.failIndex("one too many", &ix); got != maxDistFails || len(d.fails) != maxDistFails {
+		t.Fatalf("past the bound: %d, %d kept", got, len(d.fails))
+	}
+}
+
+// The streamed state (StateApps) and Snapshot agree on a deleted app: listed
+// while it is being deleted, gone once its release time has come.
+func TestStateAppsAfterRelease(t *testing.T) {
+	e, c := newEngine(t, nil)
+	app := createApp(t, e, tmplTwoRegions)
+	if err := e.DeleteApp("acct", app); err != nil {
+		t.Fatal(err)
+	}
+	if ids := e.StateApps("acct"); len(ids) != 1 || e.StateAppDetail("acct", app, c.Now()).Phase != PhaseDeleting {
+		t.Fatalf("being deleted: %v", ids)
+	}
+	_ = c.Advance(DefaultReleaseDuration)
+	if ids := e.StateApps("acct"); len(ids) != 0 {
+		t.Fatalf("released: still listed %v", ids)
+	}
+	if st := e.Snapshot("acct"); len(st.Accounts) != 1 || len(st.Accounts[0].Apps) != 0 {
+		t.Fatalf("released: snapshot %+v", st)
 	}
 }

@@ -215,6 +215,7 @@ func (e *Engine) buildExt(accts map[string]*account, x *AppRecords) error {
 			ax.dists = map[fileKey]*dist{}
 		}
 		ax.dists[k] = d
+		d.pos = len(ax.distOrder)
 		ax.distOrder = append(ax.distOrder, d)
 		ax.distMeta = append(ax.distMeta, d.created)
 		ax.reps += len(d.reps)

@@ -69,6 +69,13 @@ func TestPersistApps(t *testing.T) {
 	if p.waited[len(p.waited)-1] != p.ticket {
 		t.Fatalf("Dist waited for %v, the last ticket is %d", p.waited, p.ticket)
 	}
+	c.Advance(time.Hour) // every instance holds b: distributing it again starts nothing, saves nothing
+	if _, err := e.Dist("acct", id, []DistFile{{Name: "b", Version: "1.0"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.dists) != 2 {
+		t.Fatalf("a Dist that changed nothing was saved: %d records", len(p.dists))
+	}
 	if err := e.DeleteApp("acct", other); err != nil {
 		t.Fatal(err)
 	}

@@ -130,7 +130,7 @@ func (f *filter) match(ix *index, p *app, i int) bool {
 
 // unfiltered reports whether f selects every file.
 func (f *filter) unfiltered() bool {
-	return f.names == nil && f.versions == nil && f.regions == nil && f.minN == 0 && f.maxN == math.MaxInt64
+	return f.names == nil && f.versions == nil && f.regions == nil && f.minN == math.MinInt64 && f.maxN == math.MaxInt64
 }
 
 // scan returns the files of p selected by f in [from, to) (to < 0: no bound)

@@ -4,9 +4,7 @@ package engine
 // and Reset.
 
 import (
-	"maps"
-	"slices"
-	"sort"
+	"math"
 	"time"
 )
 
@@ -66,37 +64,17 @@ type ReplicaState struct {
 	Fail string `json:"fail,omitempty"`
 }
 
-// Snapshot dumps one account (or all when acct is ""), sorted for stable output.
+// Snapshot dumps one account (or all when acct is ""), sorted for stable
+// output: the paged reads of dump.go, gathered whole.
 func (e *Engine) Snapshot(acct string) State {
-	e.mu.RLock()
-	names := make([]string, 0, len(e.accounts))
-	for n := range e.accounts {
-		if acct == "" || n == acct {
-			names = append(names, n)
-		}
-	}
-	e.mu.RUnlock()
-	sort.Strings(names)
-	nowT := e.cfg.Clock.Now()
-	now := nowT.UnixNano()
-	st := State{Now: nowT, Accounts: []AccountState{}}
-	for _, n := range names {
-		a := e.account(n, false)
-		if a == nil {
-			continue
-		}
+	now := e.cfg.Clock.Now()
+	st := State{Now: now, Accounts: []AccountState{}}
+	for _, n := range e.StateAccounts(acct) {
 		as := AccountState{Account: n, Apps: []AppState{}}
-		a.mu.Lock()
-		e.sweepDeleted(a)
-		for _, id := range slices.Sorted(maps.Keys(a.apps)) {
-			p := a.apps[id]
-			ps := AppState{AppID: id, Files: []FileState{}, AppDetail: e.appDetail(p, now)}
-			for _, f := range p.order {
-				ps.Files = append(ps.Files, e.dumpFile(f, now))
-			}
-			as.Apps = append(as.Apps, ps)
+		for _, id := range e.StateApps(n) {
+			files, _ := e.StateFiles([]FileState{}, n, id, 0, math.MaxInt, now)
+			as.Apps = append(as.Apps, AppState{AppID: id, Files: files, AppDetail: e.StateAppDetail(n, id, now)})
 		}
-		a.mu.Unlock()
 		st.Accounts = append(st.Accounts, as)
 	}
 	return st

@@ -2,7 +2,6 @@ package faults
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/ensmock/ensmock/internal/engine"
 )
@@ -43,16 +42,9 @@ func (h hooks) Dist(d engine.DistContext, instanceID, region string, from engine
 				plan.Duration, plan.Fail = 0, fmt.Sprintf("instance %s is down (fault %s)", instanceID, e.ID)
 			}
 		case Slow:
-			if e.Params.Factor > 0 {
-				plan.Duration = time.Duration(float64(plan.Duration) * e.Params.Factor)
-			}
-			plan.Duration += e.Params.Latency.D()
+			e.slow(plan)
 		case FailAfter:
-			if plan.Fail == "" {
-				f := *e.Params.Fraction
-				plan.Duration = time.Duration(float64(plan.Duration) * f)
-				plan.Fail = fmt.Sprintf("distribution to %s failed after %.0f%% of it (fault %s)", instanceID, f*100, e.ID)
-			}
+			e.failAfter(plan, "distribution to "+instanceID)
 		case Corrupt:
 			if plan.Fail == "" {
 				plan.Fail = fmt.Sprintf("md5 mismatch on %s (fault %s)", instanceID, e.ID)

@@ -423,21 +423,33 @@ func (h hooks) Replica(p engine.PushContext, srv engine.Server, plan *engine.Rep
 			}
 			fail(downReason(e, srv))
 		case Slow:
-			if e.Params.Factor > 0 {
-				plan.Duration = time.Duration(float64(plan.Duration) * e.Params.Factor)
-			}
-			plan.Duration += e.Params.Latency.D()
+			e.slow(plan)
 		case FailAfter:
-			if plan.Fail == "" {
-				f := *e.Params.Fraction
-				plan.Duration = time.Duration(float64(plan.Duration) * f)
-				fail(fmt.Sprintf("transfer to %s failed after %.0f%% of it (fault %s)", srv.ID, f*100, e.ID))
-			}
+			e.failAfter(plan, "transfer to "+srv.ID)
 		case Corrupt:
 			fail(corruptReason(e, p.File, srv))
 		}
 		return true
 	})
+}
+
+// slow stretches plan by a slow rule's factor, then adds its latency.
+func (e *entry) slow(plan *engine.ReplicaPlan) {
+	if e.Params.Factor > 0 {
+		plan.Duration = time.Duration(float64(plan.Duration) * e.Params.Factor)
+	}
+	plan.Duration += e.Params.Latency.D()
+}
+
+// failAfter cuts plan to a fail_after rule's fraction and fails it there
+// ("<what> failed after n% of it"), unless it fails already.
+func (e *entry) failAfter(plan *engine.ReplicaPlan, what string) {
+	if plan.Fail != "" {
+		return
+	}
+	f := *e.Params.Fraction
+	plan.Duration = time.Duration(float64(plan.Duration) * f)
+	plan.Fail = fmt.Sprintf("%s failed after %.0f%% of it (fault %s)", what, f*100, e.ID)
 }
 
 func corruptReason(e *entry, f engine.DataFile, srv engine.Server) string {

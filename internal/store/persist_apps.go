@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -72,16 +71,8 @@ type releaseOp struct {
 func (o releaseOp) apply(s *Store, tx *bolt.Tx) error {
 	k := appKey(o.acct, o.app)
 	for _, name := range [][]byte{bFiles, bBlobs, bDists} {
-		b := tx.Bucket(name)
-		var keys [][]byte
-		c := b.Cursor()
-		for kk, _ := c.Seek(k); kk != nil && bytes.HasPrefix(kk, k); kk, _ = c.Next() {
-			keys = append(keys, bytes.Clone(kk))
-		}
-		for _, kk := range keys {
-			if err := b.Delete(kk); err != nil {
-				return err
-			}
+		if err := deletePrefix(tx.Bucket(name), k); err != nil {
+			return err
 		}
 	}
 	for _, name := range [][]byte{bApps, bExt} {
